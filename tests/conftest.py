@@ -1,0 +1,29 @@
+import pytest
+
+from accounts.models import Role
+from tests.factories import add_member, make_account, make_user, make_workspace
+
+
+@pytest.fixture
+def owner(db):
+    return make_user("owner")
+
+
+@pytest.fixture
+def account(owner):
+    return make_account(owner=owner, name="Acme")
+
+
+@pytest.fixture
+def workspace(account):
+    return make_workspace(account=account, prefix="APP", name="App")
+
+
+@pytest.fixture
+def viewer(account):
+    return add_member(account, role=Role.VIEWER)
+
+
+@pytest.fixture
+def contributor(account):
+    return add_member(account, role=Role.CONTRIBUTOR)
