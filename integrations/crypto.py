@@ -22,8 +22,8 @@ def _fernet() -> MultiFernet:
     if not keys:
         if not settings.DEBUG:
             raise ImproperlyConfigured(
-                "APP_ENCRYPTION_KEYS must be set (generate one with "
-                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)."
+                "APP_ENCRYPTION_KEYS must be set. Generate a key with: python -c 'from "
+                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
             )
         digest = hashlib.sha256(("field-encryption:" + settings.SECRET_KEY).encode()).digest()
         keys = [base64.urlsafe_b64encode(digest).decode()]
