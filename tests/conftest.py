@@ -27,3 +27,16 @@ def viewer(account):
 @pytest.fixture
 def contributor(account):
     return add_member(account, role=Role.CONTRIBUTOR)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """A real Celery worker process on the configured broker (Redis or the embedded file
+    system one) and the test database. Yields the WorkerProcess; stops it afterwards."""
+    from tests.workers import WorkerProcess
+
+    worker = WorkerProcess(log_path=tmp_path / "worker.log").start()
+    try:
+        yield worker
+    finally:
+        worker.stop()

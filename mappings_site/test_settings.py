@@ -1,0 +1,27 @@
+"""Settings for the test suite: the real settings, with a Celery queue (and, on the embedded
+broker, a folder) of the run's own, so a test run never shares tasks with a dev worker or
+with another run. Worker processes started by tests get the same names through the
+environment (tests/workers.py)."""
+
+import os
+import uuid
+
+from .settings import *  # noqa: F403
+from .settings import CELERY_BROKER_URL, VAR_DIR
+
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE") or f"test-{uuid.uuid4().hex[:12]}"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "test-broker" / CELERY_TASK_DEFAULT_QUEUE
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
+    }
+    TEST_BROKER_DIR = str(_broker_dir)
+
+# Fast password hashing: tests create many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
