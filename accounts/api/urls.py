@@ -1,5 +1,13 @@
-from rest_framework.routers import DefaultRouter
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-router = DefaultRouter()
+from .views import ApiKeyViewSet, MeView, WorkspaceViewSet
 
-urlpatterns = router.urls
+router = SimpleRouter()
+router.register("workspaces", WorkspaceViewSet, basename="workspace")
+router.register("api-keys", ApiKeyViewSet, basename="apikey")
+
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    *router.urls,
+]

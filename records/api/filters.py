@@ -1,0 +1,78 @@
+"""Query filters of the record resources. Ids are plain numbers, not model choices: an id of
+another account's object filters down to nothing instead of an error that would confirm it."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from records.kinds import RecordKind, kind_label, parent_kinds_of
+from records.models import Record, RecordLink
+from records.workflows import statuses_for
+
+
+def _search(queryset, name, value):
+    value = (value or "").strip()
+    if not value:
+        return queryset
+    return queryset.filter(Q(name__icontains=value) | Q(reference__iexact=value))
+
+
+class RecordFilterSet(django_filters.FilterSet):
+    """Filters shared by every record type; parent filters are added per type."""
+
+    workspace = django_filters.NumberFilter(field_name="workspace_id", help_text="Workspace id.")
+    status = django_filters.CharFilter(help_text="Workflow status key.")
+    tag = django_filters.CharFilter(
+        field_name="tags__name", lookup_expr="iexact", help_text="Tag name (any case)."
+    )
+    q = django_filters.CharFilter(
+        method=_search, help_text="Text in the name, or the exact reference (e.g. APP-12)."
+    )
+
+    class Meta:
+        model = Record
+        fields = ["workspace", "status", "tag", "q"]
+
+
+def _parent_filter(parent: str) -> django_filters.NumberFilter:
+    return django_filters.NumberFilter(
+        field_name=f"{parent}_id", help_text=f"Id of the parent {parent}."
+    )
+
+
+def _record_filterset_for(kind: str | None) -> type[RecordFilterSet]:
+    parents = parent_kinds_of(kind) if kind else ["initiative", "release", "epic", "feature"]
+    attrs: dict = {str(parent): _parent_filter(parent) for parent in parents}
+    if kind:
+        attrs["status"] = django_filters.ChoiceFilter(
+            choices=[(s.key, s.label) for s in statuses_for(kind)],
+            help_text=f"Workflow status key of a {kind_label(kind).lower()}.",
+        )
+        name = f"{kind_label(kind)}FilterSet"
+    else:
+        attrs["kind"] = django_filters.ChoiceFilter(choices=RecordKind.choices)
+        name = "AnyRecordFilterSet"
+    fields = [*RecordFilterSet.Meta.fields, *attrs]
+    attrs["Meta"] = type("Meta", (RecordFilterSet.Meta,), {"fields": fields})
+    return type(name, (RecordFilterSet,), attrs)
+
+
+RECORD_FILTERSETS: dict[str, type[RecordFilterSet]] = {
+    kind: _record_filterset_for(kind) for kind in RecordKind.values
+}
+AnyRecordFilterSet = _record_filterset_for(None)
+
+
+class RecordLinkFilterSet(django_filters.FilterSet):
+    workspace = django_filters.NumberFilter(field_name="workspace_id", help_text="Workspace id.")
+    record = django_filters.NumberFilter(
+        method="filter_record", help_text="Id of a record: links from or to it."
+    )
+
+    class Meta:
+        model = RecordLink
+        fields = ["workspace", "record"]
+
+    def filter_record(self, queryset, name, value):
+        return queryset.filter(Q(source_id=value) | Q(target_id=value))
