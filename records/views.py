@@ -1,0 +1,406 @@
+"""Record pages: parse input, call a service or selector, render. Every view requires login and
+only finds workspaces and records of the user's accounts (anything else is a 404); viewers read
+but cannot change (403)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Membership, Workspace
+from accounts.selectors import membership_get, workspace_list_for_user
+from core.exceptions import ApplicationError
+
+from .forms import RecordForm, RecordLinkForm, apply_application_error, format_estimate
+from .kinds import RecordKind, child_kinds_of, kind_label, kind_plural, parent_kinds_of
+from .models import Record, RecordLink
+from .selectors import (
+    record_children,
+    record_get,
+    record_links_for,
+    record_tag_names_for_workspace,
+    workspace_overview,
+)
+from .services import (
+    record_create,
+    record_delete,
+    record_link_create,
+    record_link_delete,
+    record_update,
+)
+from .workflows import statuses_for
+
+VIEWER_REFUSAL = "Viewers can read but not change records. Ask an admin for the contributor role."
+STATUS_CATEGORIES = [("todo", "To do"), ("in_progress", "In progress"), ("done", "Done")]
+
+
+# --- Access -------------------------------------------------------------------------------
+
+
+def _workspace_for(request: HttpRequest, workspace_id: int) -> tuple[Workspace, Membership]:
+    workspace = workspace_list_for_user(user=request.user).filter(pk=workspace_id).first()
+    if workspace is None:
+        raise Http404("No such workspace in your accounts.")
+    return workspace, membership_get(user=request.user, account_id=workspace.account_id)
+
+
+def _record_for(request: HttpRequest, record_id: int) -> tuple[Record, Membership]:
+    record = record_get(user=request.user, record_id=record_id)
+    if record is None:
+        raise Http404("No such record in your accounts.")
+    return record, membership_get(user=request.user, account_id=record.workspace.account_id)
+
+
+def _require_edit(membership: Membership) -> None:
+    if not membership.can_edit_records:
+        raise PermissionDenied(VIEWER_REFUSAL)
+
+
+# --- Home and workspaces ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Land on the first workspace; with none, on the list that says how to get one."""
+    workspace = workspace_list_for_user(user=request.user).order_by("name", "id").first()
+    if workspace is not None:
+        return redirect("workspace_detail", workspace_id=workspace.pk)
+    return redirect("workspace_list")
+
+
+@login_required
+@require_GET
+def workspace_list(request: HttpRequest) -> HttpResponse:
+    workspaces = workspace_list_for_user(user=request.user).order_by("account__name", "name")
+    return render(request, "records/workspace_list.html", {"workspaces": workspaces})
+
+
+@dataclass
+class EpicRow:
+    epic: Record
+    features: list[Record] = field(default_factory=list)
+
+
+@dataclass
+class BoardGroup:
+    """One release (or "Unscheduled") on the workspace page, after filtering."""
+
+    release: Record | None
+    epics: list[EpicRow]
+    loose_features: list[Record]
+
+    @property
+    def feature_count(self) -> int:
+        return len(self.loose_features) + sum(len(row.features) for row in self.epics)
+
+
+def _matches(record: Record, *, category: str, tag: str, text: str) -> bool:
+    if category and _category_of(record) != category:
+        return False
+    if tag and tag.lower() not in (name.lower() for name in record.tag_names):
+        return False
+    return not text or text in record.name.lower() or text in record.reference.lower()
+
+
+def _category_of(record: Record) -> str:
+    for status in statuses_for(record.kind):
+        if status.key == record.status:
+            return status.category
+    return "todo"
+
+
+@login_required
+@require_GET
+def workspace_detail(request: HttpRequest, workspace_id: int) -> HttpResponse:
+    """Releases by date with their epics and features, then Unscheduled, then initiatives.
+
+    A fixed number of queries whatever the size: the overview selector, one for tags.
+    """
+    workspace, membership = _workspace_for(request, workspace_id)
+    overview = workspace_overview(workspace=workspace)
+    tag_names = record_tag_names_for_workspace(workspace=workspace)
+    filters = {
+        "category": request.GET.get("status", "").strip(),
+        "tag": request.GET.get("tag", "").strip(),
+        "text": request.GET.get("q", "").strip().lower(),
+    }
+    filtering = any(filters.values())
+
+    initiatives_by_id = {r.pk: r for r in overview.initiatives}
+    epics_by_id = {e.pk: e for g in overview.releases for e in g.epics}
+    for record in [*overview.initiatives, *epics_by_id.values()] + [
+        f for g in overview.releases for f in g.features
+    ]:
+        record.tag_names = tag_names.get(record.pk, [])
+        record.initiative_parent = initiatives_by_id.get(record.initiative_id)
+        record.epic_parent = epics_by_id.get(getattr(record, "epic_id", None))
+
+    groups = []
+    for group in overview.releases:
+        rows = {epic.pk: EpicRow(epic=epic) for epic in group.epics}
+        loose = []
+        for feature in group.features:
+            if filtering and not _matches(feature, **filters):
+                continue
+            (rows[feature.epic_id].features if feature.epic_id in rows else loose).append(feature)
+        epic_rows = [
+            row
+            for row in rows.values()
+            if not filtering or row.features or _matches(row.epic, **filters)
+        ]
+        if filtering and not epic_rows and not loose:
+            continue
+        groups.append(BoardGroup(release=group.release, epics=epic_rows, loose_features=loose))
+    initiatives = [i for i in overview.initiatives if not filtering or _matches(i, **filters)]
+    all_tags = sorted({name for names in tag_names.values() for name in names}, key=str.lower)
+
+    return render(
+        request,
+        "records/workspace_detail.html",
+        {
+            "workspace": workspace,
+            "membership": membership,
+            "can_edit": membership.can_edit_records,
+            "groups": groups,
+            "initiatives": initiatives,
+            "counts": [
+                (kind, kind_plural(kind), overview.counts[kind]) for kind in RecordKind.values
+            ],
+            "filters": {**filters, "text": request.GET.get("q", "").strip()},
+            "filtering": filtering,
+            "status_categories": STATUS_CATEGORIES,
+            "all_tags": all_tags,
+            "creatable_kinds": [
+                (k, kind_label(k)) for k in RecordKind.values if k != RecordKind.REQUIREMENT
+            ],
+        },
+    )
+
+
+# --- Records ------------------------------------------------------------------------------
+
+
+def _detail_context(request: HttpRequest, record: Record, membership: Membership, **extra):
+    children = list(record_children(record=record))
+    groups = [
+        (kind_plural(kind), [c for c in children if c.kind == kind])
+        for kind in child_kinds_of(record.kind)
+    ]
+    parents = [
+        getattr(record, kind) for kind in parent_kinds_of(record.kind) if getattr(record, kind)
+    ]
+    context = {
+        "record": record,
+        "workspace": record.workspace,
+        "membership": membership,
+        "can_edit": membership.can_edit_records,
+        "parents": parents,
+        "child_groups": groups,
+        "child_kinds": [(k, kind_label(k)) for k in child_kinds_of(record.kind)],
+        "estimate_display": format_estimate(record.estimate_minutes),
+        "tags": list(record.tags.all()),
+        "link_form": RecordLinkForm(record=record),
+    }
+    context.update(extra)
+    context.setdefault("links", record_links_for(record=record))
+    context.setdefault(
+        "link_target_options",
+        Record.objects.filter(workspace=record.workspace)
+        .exclude(pk=record.pk)
+        .order_by("kind", "number")
+        .values("reference", "name"),
+    )
+    return context
+
+
+@login_required
+@require_GET
+def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
+    record, membership = _record_for(request, record_id)
+    return render(
+        request, "records/record_detail.html", _detail_context(request, record, membership)
+    )
+
+
+def _initial_parents(request: HttpRequest, workspace: Workspace, kind: str) -> dict:
+    """?release=<id>&epic=<id> prefill the parents (the "Add feature" buttons use it)."""
+    initial = {}
+    for parent_kind in parent_kinds_of(kind):
+        value = request.GET.get(parent_kind, "")
+        if value.isdigit():
+            initial[parent_kind] = int(value)
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_new(request: HttpRequest, workspace_id: int, kind: str) -> HttpResponse:
+    workspace, membership = _workspace_for(request, workspace_id)
+    if kind not in RecordKind.values:
+        raise Http404("No such record type.")
+    _require_edit(membership)
+    if request.method == "POST":
+        form = RecordForm(request.POST, workspace=workspace, kind=kind)
+        if form.is_valid():
+            try:
+                record = record_create(
+                    workspace=workspace, kind=kind, created_by=request.user, **form.service_kwargs()
+                )
+            except ApplicationError as exc:
+                apply_application_error(form, exc)
+            else:
+                messages.success(request, f"Created {record.reference} {record.name}.")
+                return redirect("record_detail", record_id=record.pk)
+    else:
+        form = RecordForm(
+            workspace=workspace, kind=kind, initial=_initial_parents(request, workspace, kind)
+        )
+    return render(
+        request,
+        "records/record_form.html",
+        {
+            "form": form,
+            "workspace": workspace,
+            "kind_label": kind_label(kind),
+            "title": f"New {kind_label(kind).lower()}",
+            "cancel_url": reverse("workspace_detail", args=[workspace.pk]),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_edit(request: HttpRequest, record_id: int) -> HttpResponse:
+    record, membership = _record_for(request, record_id)
+    _require_edit(membership)
+    workspace = record.workspace
+    if request.method == "POST":
+        form = RecordForm(request.POST, workspace=workspace, kind=record.kind, record=record)
+        if form.is_valid():
+            try:
+                record_update(record=record, **form.service_kwargs())
+            except ApplicationError as exc:
+                apply_application_error(form, exc)
+            else:
+                messages.success(request, f"Saved {record.reference}.")
+                return redirect("record_detail", record_id=record.pk)
+    else:
+        form = RecordForm(workspace=workspace, kind=record.kind, record=record)
+    return render(
+        request,
+        "records/record_form.html",
+        {
+            "form": form,
+            "workspace": workspace,
+            "record": record,
+            "kind_label": record.kind_label,
+            "title": f"Edit {record.reference}",
+            "cancel_url": reverse("record_detail", args=[record.pk]),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _delete_consequences(record: Record) -> list[str]:
+    """What deleting this record does besides removing it, in words."""
+    consequences = []
+    children = list(record_children(record=record))
+    if record.kind == RecordKind.FEATURE:
+        if children:
+            consequences.append(
+                f"Its {len(children)} requirement{'s' if len(children) != 1 else ''} "
+                "will be deleted with it: a requirement cannot exist without its feature."
+            )
+    elif children:
+        by_kind = [
+            f"{n} {kind_label(kind).lower()}{'s' if n != 1 else ''}"
+            for kind in child_kinds_of(record.kind)
+            if (n := sum(1 for c in children if c.kind == kind))
+        ]
+        consequences.append(
+            f"{' and '.join(by_kind)} will stay, no longer under this {record.kind_label.lower()}."
+        )
+    link_count = RecordLink.objects.filter(source=record).count() + (
+        RecordLink.objects.filter(target=record).count()
+    )
+    if link_count:
+        consequences.append(
+            f"Its {link_count} record link{'s' if link_count != 1 else ''} will be removed."
+        )
+    return consequences
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_delete_view(request: HttpRequest, record_id: int) -> HttpResponse:
+    record, membership = _record_for(request, record_id)
+    _require_edit(membership)
+    if request.method == "POST":
+        workspace_id = record.workspace_id
+        label = f"{record.reference} {record.name}"
+        record_delete(record=record)
+        messages.success(request, f"Deleted {label}.")
+        return redirect("workspace_detail", workspace_id=workspace_id)
+    return render(
+        request,
+        "records/record_confirm_delete.html",
+        {
+            "record": record,
+            "workspace": record.workspace,
+            "consequences": _delete_consequences(record),
+        },
+    )
+
+
+# --- Record links (htmx partial, or a full page without JavaScript) -----------------------
+
+
+def _links_response(request, record, membership, form, status=200):
+    context = _detail_context(request, record, membership, link_form=form)
+    if request.htmx:
+        return render(request, "records/partials/links.html", context, status=status)
+    return render(request, "records/record_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def record_link_add(request: HttpRequest, record_id: int) -> HttpResponse:
+    record, membership = _record_for(request, record_id)
+    _require_edit(membership)
+    form = RecordLinkForm(request.POST, record=record)
+    if form.is_valid():
+        try:
+            record_link_create(created_by=request.user, **form.link_arguments())
+        except ApplicationError as exc:
+            apply_application_error(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, "Link added.")
+                return redirect("record_detail", record_id=record.pk)
+            return _links_response(request, record, membership, RecordLinkForm(record=record))
+    # htmx swaps 2xx responses only: the partial with its errors comes back as 200.
+    return _links_response(request, record, membership, form, status=200 if request.htmx else 400)
+
+
+@login_required
+@require_POST
+def record_link_remove(request: HttpRequest, record_id: int, link_id: int) -> HttpResponse:
+    record, membership = _record_for(request, record_id)
+    _require_edit(membership)
+    link = RecordLink.objects.filter(pk=link_id, workspace_id=record.workspace_id).first()
+    if link is None or record.pk not in (link.source_id, link.target_id):
+        raise Http404("No such link on this record.")
+    record_link_delete(link=link)
+    if not request.htmx:
+        messages.success(request, "Link removed.")
+        return redirect("record_detail", record_id=record.pk)
+    return _links_response(request, record, membership, RecordLinkForm(record=record))

@@ -1,0 +1,47 @@
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.db.models import Count
+
+from accounts.models import Account, Workspace
+from records.models import Record, RecordLink
+
+
+def _snapshot():
+    return {
+        "accounts": Account.objects.count(),
+        "workspaces": Workspace.objects.count(),
+        "records": dict(
+            Record.objects.values_list("kind").annotate(n=Count("id")).order_by("kind")
+        ),
+        "links": RecordLink.objects.count(),
+        "references": sorted(Record.objects.values_list("reference", flat=True)),
+    }
+
+
+def test_seed_demo_creates_the_demo_and_is_idempotent(db, capsys):
+    call_command("seed_demo")
+    first = _snapshot()
+    out = capsys.readouterr().out
+    assert "Log in at http://127.0.0.1:8000/ as demo / demo-pass-2026" in out
+    assert first["records"] == {
+        "epic": 4,
+        "feature": 10,
+        "initiative": 2,
+        "release": 3,
+        "requirement": 8,
+    }
+    assert first["links"] == 6
+    workspace = Workspace.objects.get()
+    assert (workspace.name, workspace.prefix, workspace.account.name) == (
+        "Mobile App",
+        "APP",
+        "Demo Co",
+    )
+    releases = Record.objects.filter(kind="release")
+    assert all(r.release_date for r in releases)
+    assert Record.objects.filter(kind="feature", assignee__isnull=False).exists()
+    assert Record.objects.filter(tags__isnull=False).exists()
+    assert authenticate(username="demo", password="demo-pass-2026") is not None
+
+    call_command("seed_demo")
+    assert _snapshot() == first
