@@ -70,7 +70,9 @@ ISSUE_TRANSITIONS = "/rest/api/{v}/issue/{issue}/transitions"
 ISSUE_LINK_CREATE = "/rest/api/{v}/issueLink"
 ISSUE_LINK = "/rest/api/{v}/issueLink/{link_id}"
 SEARCH_JQL = "/rest/api/{v}/search/jql"
-WEBHOOKS = "/rest/api/{v}/webhook"
+WEBHOOKS = "/rest/api/{v}/webhook"  # Connect / OAuth 2.0 apps only: 403 for users
+ADMIN_WEBHOOKS = "/rest/webhooks/1.0/webhook"  # what a Jira admin's credentials can register
+ADMIN_WEBHOOK = "/rest/webhooks/1.0/webhook/{webhook_id}"
 
 
 # --- Auth --------------------------------------------------------------------------------------
@@ -319,7 +321,7 @@ class JiraClient:
                 ) from exc
 
             elapsed_ms = int((time.monotonic() - started) * 1000)
-            logger.info(
+            logger.debug(
                 "jira %s %s -> %s in %sms",
                 method,
                 urlsplit(url).path,
@@ -950,5 +952,45 @@ class JiraClient:
             self._url(WEBHOOKS),
             json={"webhookIds": [int(i) for i in webhook_ids]},
             operation="delete_webhooks",
+            allow_empty=True,
+        )
+
+    # Jira only lets Connect and OAuth 2.0 apps use /rest/api/3/webhook (users get 403).
+    # With a Jira administrator's token or PAT, webhooks are registered here instead.
+
+    def list_admin_webhooks(self) -> list[dict[str, Any]]:
+        data = self._request("GET", self._url(ADMIN_WEBHOOKS), operation="list_admin_webhooks")
+        return self._list(data, "list_admin_webhooks")
+
+    def register_admin_webhook(
+        self,
+        *,
+        url: str,
+        events: list[str],
+        name: str,
+        jql: str | None = None,
+        secret: str | None = None,
+    ) -> dict[str, Any]:
+        """Returns Jira's webhook; its id is the last segment of ``self``."""
+        body: dict[str, Any] = {
+            "name": name,
+            "url": url,
+            "events": list(events),
+            "excludeBody": False,
+        }
+        if jql:
+            body["filters"] = {"issue-related-events-section": jql}
+        if secret:
+            body["secret"] = secret
+        data = self._request(
+            "POST", self._url(ADMIN_WEBHOOKS), json=body, operation="register_admin_webhook"
+        )
+        return self._dict(data, "register_admin_webhook", "self")
+
+    def delete_admin_webhook(self, webhook_id: int | str) -> None:
+        self._request(
+            "DELETE",
+            self._url(ADMIN_WEBHOOK, webhook_id=webhook_id),
+            operation="delete_admin_webhook",
             allow_empty=True,
         )
