@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import jql
 from .render import Renderer, select_fields
-from .store import STATUS_BY_ID, TRANSITIONS, JiraError, Store, User, jira_datetime
+from .store import STATUS_BY_ID, TRANSITIONS, JiraError, Store, User
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -342,8 +342,9 @@ class JiraApp:
                 "versionNumbers": [1001, 0, 0],
                 "deploymentType": "Cloud",
                 "buildNumber": 100282,
-                "buildDate": "2025-01-01T00:00:00.000+0000",
-                "serverTime": jira_datetime(datetime.now(UTC)),
+                # RFC 3339 here (the spec types these as date-time).
+                "buildDate": "2025-01-01T00:00:00.000+00:00",
+                "serverTime": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "scmInfo": "jira-emulator",
                 "serverTitle": "Jira (emulator)",
             }
