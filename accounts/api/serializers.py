@@ -45,6 +45,8 @@ class WorkspaceSerializer(ServiceModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        # Uniqueness is the service's to check, with a message that says what to do.
+        validators = []
 
     def validate(self, attrs):
         workspace = self.instance

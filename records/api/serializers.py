@@ -136,6 +136,8 @@ class RecordSerializer(ServiceModelSerializer):
             *TRAILING_FIELDS,
         ]
         read_only_fields = ["reference", "kind", "created_by", "created_at", "updated_at"]
+        # Uniqueness is the service's to check, with a message that says what to do.
+        validators = []
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, obj: Record) -> str:
@@ -225,3 +227,5 @@ class RecordLinkSerializer(ServiceModelSerializer):
             "created_at",
         ]
         read_only_fields = ["workspace", "created_by", "created_at"]
+        # Uniqueness is the service's to check, with a message that says what to do.
+        validators = []
