@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import html
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -448,6 +448,11 @@ def record_to_jira_fields(
             if spec.value_kind == ValueKind.STATUS:
                 if _is_version_mapping(field_mapping):
                     result.fields.setdefault(jira_field, _released_to_jira(field_mapping, record))
+                elif jira_field != "status":  # a choice-list field takes an option
+                    mapped = _status_to_jira(field_mapping, record)
+                    result.fields.setdefault(
+                        jira_field, {"id": mapped.id} if mapped.id else {"value": mapped.name}
+                    )
                 elif result.status is None:
                     result.status = _status_to_jira(field_mapping, record)
                 continue
@@ -506,6 +511,8 @@ def _richtext_from_jira(value: Any, *, is_version: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, Mapping):
+        if value.get("type") != "doc" or not isinstance(value.get("content", []), list):
+            raise _Skip(f"Jira's rich text is not an ADF document ({_describe(value)}); kept ours.")
         return sanitize_html(_richtext().adf_to_html(value))
     if isinstance(value, str):
         if is_version:  # plain text
@@ -518,7 +525,9 @@ def _richtext_from_jira(value: Any, *, is_version: bool) -> str:
     raise _Skip(f"Jira's description is neither ADF nor text ({_describe(value)}).")
 
 
-def _status_from_jira(field_mapping: FieldMapping, value: Any, kind: str) -> str:
+def _status_from_jira(
+    field_mapping: FieldMapping, value: Any, kind: str, warnings: list[str]
+) -> str:
     if value is None or (isinstance(value, str | Mapping) and not value):
         raise _Skip("Jira sent no status; kept ours.")
     mapped = value_map_from_jira(field_mapping, value)
@@ -527,18 +536,16 @@ def _status_from_jira(field_mapping: FieldMapping, value: Any, kind: str) -> str
     if mapped is not None:
         if is_valid_status(kind, mapped):
             return mapped
-        warning_prefix = (
-            f"The value mapping sends Jira status '{shown}' to '{mapped}', which is not a "
-            f"{kind} status; "
+        warnings.append(
+            f"The status value mapping turns Jira status '{shown}' into '{mapped}', which is "
+            f"not a {kind} status; the status category decides instead. Fix the value mapping."
         )
-    else:
-        warning_prefix = ""
     category = _status_category(value)
     local = _first_status(kind, category) if category else None
     if local is None:
         raise _Skip(
-            f"{warning_prefix}Jira status '{shown}' matches no status here by value mapping "
-            "or status category; kept ours. Configure the status values of this field mapping."
+            f"Jira status '{shown}' matches no status here by value mapping or status "
+            "category; kept ours. Configure the status values of this field mapping."
         )
     return local.key
 
@@ -714,7 +721,7 @@ def _from_jira_value(
     if value_kind == ValueKind.STATUS:
         if is_version:
             return _released_from_jira(field_mapping, value, kind, record)
-        return _status_from_jira(field_mapping, value, kind)
+        return _status_from_jira(field_mapping, value, kind, warnings)
     if value_kind == ValueKind.USER:
         return _user_from_jira(value, workspace)
     if value_kind == ValueKind.TAGS:
@@ -730,7 +737,7 @@ def _from_jira_value(
 
 def jira_to_record_changes(
     issue_or_version_fields: Any,
-    field_mappings: Sequence[FieldMapping] | Iterable[FieldMapping],
+    field_mappings: Iterable[FieldMapping],
     *,
     workspace: Workspace,
     api_version: ApiVersion = 3,
