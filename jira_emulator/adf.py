@@ -182,18 +182,16 @@ def adf_to_wiki(doc: Adf | None) -> str | None:
 
 
 def adf_to_text(doc: Adf | None) -> str:
-    """ADF -> plain text, marks dropped."""
+    """ADF -> plain text, marks dropped; top-level blocks separated by a blank line."""
     if doc is None:
         return ""
-    parts: list[str] = []
 
-    def walk(node: Adf) -> None:
+    def text(node: Adf) -> str:
         if node.get("type") == "text":
-            parts.append(node.get("text", ""))
-        for child in node.get("content", []):
-            walk(child)
-        if node.get("type") in ("paragraph", "heading", "listItem"):
-            parts.append("\n")
+            return node.get("text", "")
+        if node.get("type") == "hardBreak":
+            return "\n"
+        sep = "\n" if node.get("type") in ("bulletList", "orderedList") else ""
+        return sep.join(text(child) for child in node.get("content", []))
 
-    walk(doc)
-    return "".join(parts).strip()
+    return "\n\n".join(text(block) for block in doc.get("content", [])).strip()
