@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions
@@ -120,5 +121,5 @@ class MeView(APIView):
             "memberships",
             queryset=Membership.objects.select_related("account").order_by("account__name", "id"),
         )
-        user = type(request.user).objects.prefetch_related(memberships).get(pk=request.user.pk)
+        user = get_user_model().objects.prefetch_related(memberships).get(pk=request.user.pk)
         return Response(MeSerializer(user, context={"request": request}).data)
