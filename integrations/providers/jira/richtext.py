@@ -470,39 +470,49 @@ def _marks_of(node: Adf) -> list[Adf]:
 
 
 def _render_inlines(nodes: list[Adf]) -> str:
-    parts: list[str] = []
+    # Inline cards become linked text; then marks nest as a stack, so a link spanning
+    # "the <strong>docs</strong>" stays one <a>.
+    prepared: list[Adf] = []
     for node in nodes:
-        kind = node.get("type")
-        if kind == "hardBreak":
-            parts.append("<br>")
-            continue
-        if kind == "text":
-            text = node.get("text")
-            text = text if isinstance(text, str) else ""
-        elif kind == "inlineCard" and safe_href(_attrs(node).get("url")):
-            url = safe_href(_attrs(node).get("url"))
-            parts.append(f'<a href="{html.escape(url or "")}">{html.escape(url or "")}</a>')
-            continue
+        url = safe_href(_attrs(node).get("url")) if node.get("type") == "inlineCard" else None
+        if url:
+            prepared.append(_text(url, [{"type": "link", "attrs": {"href": url}}]))
         else:
-            text = _inline_text(node)
-        if not text:
-            continue
-        rendered = html.escape(text, quote=False)
-        for mark in reversed(_marks_of(node)):
-            if mark["type"] == "link":
-                href = safe_href(_attrs(mark).get("href"))
-                if href:
-                    rendered = f'<a href="{html.escape(href)}">{rendered}</a>'
-            else:
-                tag = _HTML_FOR_MARK[mark["type"]]
-                rendered = f"<{tag}>{rendered}</{tag}>"
-        parts.append(rendered)
+            prepared.append(node)
+    parts: list[str] = []
+    for kind, value in _inline_tokens(prepared):
+        if kind == "text":
+            parts.append(html.escape(value, quote=False))
+        elif kind == "break":
+            parts.append("<br>")
+        elif value["type"] == "link":
+            href = safe_href(_attrs(value).get("href"))
+            parts.append(f'<a href="{html.escape(href or "")}">' if kind == "open" else "</a>")
+        else:
+            tag = _HTML_FOR_MARK[value["type"]]
+            parts.append(f"<{tag}>" if kind == "open" else f"</{tag}>")
     return "".join(parts)
+
+
+def _deep_text(node: Any) -> str:
+    """All text under ``node``, without recursion (for nesting too deep to render)."""
+    texts: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, dict):
+            continue
+        if current.get("type") == "text" and isinstance(current.get("text"), str):
+            texts.append(current["text"])
+        elif current.get("type") in _INLINE_TYPES:
+            texts.append(_inline_text(current))
+        stack.extend(reversed(_content(current)))
+    return " ".join(t for t in texts if t)
 
 
 def _render_block(node: Adf, depth: int) -> str:
     if depth > MAX_DEPTH:
-        text = _adf_plain(node)
+        text = _deep_text(node)
         return f"<p>{html.escape(text, quote=False)}</p>" if text else ""
     kind = node.get("type")
     content = _content(node)
@@ -725,7 +735,7 @@ def _block_to_wiki(node: Adf, depth: int) -> str:
     kind = node.get("type")
     content = _content(node)
     if depth > MAX_DEPTH:
-        return _escape_wiki_text(_adf_plain(node))
+        return _escape_wiki_text(_deep_text(node))
     if kind == "paragraph":
         return _escape_line_start(_inline_to_wiki(content))
     if kind == "heading":

@@ -293,7 +293,7 @@ class _Canned(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_POST = do_GET  # noqa: N815 (bulk create posts)
+    do_POST = do_GET  # bulk create posts
 
     def log_message(self, *args):
         pass
