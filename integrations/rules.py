@@ -259,12 +259,6 @@ def auto_linked_to(rows_above: Sequence[Row], new_row: Row, deployment: str = CL
 def check_new_linked_to(rows: Sequence[Row], child_index: int, link: Link) -> LinkedToCheck:
     """Can ``link`` be added by hand to row ``child_index``?"""
     child = rows[child_index]
-    if child_index == 0:
-        return LinkedToCheck(
-            False,
-            "The first row cannot have Linked to: it has no earlier row to link to.",
-            "parent_kind",
-        )
     if link.parent_kind not in RecordKind.values:
         return LinkedToCheck(False, f"'{link.parent_kind}' is not a record type.", "parent_kind")
     if any(existing.parent_kind == link.parent_kind for existing in child.linked_to):
@@ -291,6 +285,12 @@ def check_new_linked_to(rows: Sequence[Row], child_index: int, link: Link) -> Li
             False,
             f"The {kind_plural(link.parent_kind)} row is below the {child.label} row: Linked to "
             "can only name an earlier row. Move it above first.",
+            "parent_kind",
+        )
+    if child_index == 0:
+        return LinkedToCheck(
+            False,
+            "The first row cannot have Linked to: it has no earlier row to link to.",
             "parent_kind",
         )
     return LinkedToCheck(True)
