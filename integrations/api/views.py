@@ -153,6 +153,7 @@ class IntegrationAPIView(APIView):
         return self._integration
 
     def input(self, serializer_class, *, partial=False):
+        self.integration()  # 404/403 before any word about the input
         serializer = serializer_class(
             data=self.request.data, partial=partial, context={"request": self.request}
         )

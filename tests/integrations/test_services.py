@@ -134,7 +134,8 @@ def test_conflicting_parents_warn_and_first_is_effective(integration):
     conflicts = [
         w for w in selectors.integration_warnings(integration) if w.code == "parent_conflict"
     ]
-    assert len(conflicts) == 1 and "Initiative link is used" in conflicts[0].message
+    assert len(conflicts) == 1
+    assert "Initiative link is used" in conflicts[0].message
 
 
 def test_field_mapping_checks(integration):
@@ -334,4 +335,5 @@ def test_enable_requires_a_complete_mapping(integration):
         svc.integration_enable(integration=integration)
     assert "connection" in exc.value.message
     assert integration.state == "draft"
-    assert FieldMapping.objects.count() == 0 and LinkedTo.objects.count() == 0
+    assert FieldMapping.objects.count() == 0
+    assert LinkedTo.objects.count() == 0
