@@ -22,8 +22,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_basic_type
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -162,6 +167,16 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         if user is None or not user.is_authenticated:
             return self.scope(None)
         return self.scope(user)
+
+
+class ScopedPrimaryKeyFieldSchema(OpenApiSerializerFieldExtension):
+    """Every id here is an integer; saying so spares the schema from guessing the model
+    (which it cannot do in serializers without a Meta.model)."""
+
+    target_class = ScopedPrimaryKeyField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_basic_type(OpenApiTypes.INT)
 
 
 def users_sharing_an_account(user) -> models.QuerySet:

@@ -4,11 +4,26 @@ another account's object filters down to nothing instead of an error that would 
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from records.kinds import RecordKind, kind_label, parent_kinds_of
 from records.models import Record, RecordLink
 from records.workflows import statuses_for
+
+# Ids are 64-bit; a bigger number matches nothing (and must not reach the database driver).
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An object id: a whole number (NumberFilter would take 1.5 and round it)."""
+
+    field_class = forms.IntegerField
+
+    def filter(self, qs, value):
+        if value is not None and not 0 < value <= MAX_ID:
+            return qs.none()
+        return super().filter(qs, value)
 
 
 def _search(queryset, name, value):
@@ -21,7 +36,7 @@ def _search(queryset, name, value):
 class RecordFilterSet(django_filters.FilterSet):
     """Filters shared by every record type; parent filters are added per type."""
 
-    workspace = django_filters.NumberFilter(field_name="workspace_id", help_text="Workspace id.")
+    workspace = IdFilter(field_name="workspace_id", help_text="Workspace id.")
     status = django_filters.CharFilter(help_text="Workflow status key.")
     tag = django_filters.CharFilter(
         field_name="tags__name", lookup_expr="iexact", help_text="Tag name (any case)."
@@ -35,10 +50,8 @@ class RecordFilterSet(django_filters.FilterSet):
         fields = ["workspace", "status", "tag", "q"]
 
 
-def _parent_filter(parent: str) -> django_filters.NumberFilter:
-    return django_filters.NumberFilter(
-        field_name=f"{parent}_id", help_text=f"Id of the parent {parent}."
-    )
+def _parent_filter(parent: str) -> IdFilter:
+    return IdFilter(field_name=f"{parent}_id", help_text=f"Id of the parent {parent}.")
 
 
 def _record_filterset_for(kind: str | None) -> type[RecordFilterSet]:
@@ -65,14 +78,14 @@ AnyRecordFilterSet = _record_filterset_for(None)
 
 
 class RecordLinkFilterSet(django_filters.FilterSet):
-    workspace = django_filters.NumberFilter(field_name="workspace_id", help_text="Workspace id.")
-    record = django_filters.NumberFilter(
-        method="filter_record", help_text="Id of a record: links from or to it."
-    )
+    workspace = IdFilter(field_name="workspace_id", help_text="Workspace id.")
+    record = IdFilter(method="filter_record", help_text="Id of a record: links from or to it.")
 
     class Meta:
         model = RecordLink
         fields = ["workspace", "record"]
 
     def filter_record(self, queryset, name, value):
+        if not 0 < value <= MAX_ID:
+            return queryset.none()
         return queryset.filter(Q(source_id=value) | Q(target_id=value))

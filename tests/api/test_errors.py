@@ -85,3 +85,18 @@ def test_method_not_allowed_is_json(owner_api, workspace):
     response = owner_api.delete("/api/v1/me/")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_fractional_and_huge_ids_are_refused_or_not_found(owner_api, workspace):
+    huge = 10**20
+    response = owner_api.get("/api/v1/features/", {"workspace": "1.5"})
+    assert response.status_code == 400
+    assert "whole number" in error_fields(response)["workspace"][0]
+    response = owner_api.get("/api/v1/features/", {"release": huge})
+    assert (response.status_code, response.json()["count"]) == (200, 0)
+    assert owner_api.get(f"/api/v1/features/{huge}/").status_code == 404
+    response = owner_api.post(
+        "/api/v1/features/", {"workspace": workspace.pk, "name": "F", "epic": huge}, format="json"
+    )
+    assert response.status_code == 400
+    assert error_fields(response)["epic"] == [f"Epic {huge} not found in your account."]
