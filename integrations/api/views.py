@@ -606,6 +606,7 @@ class FieldMappingDetailView(IntegrationAPIView):
         )
         return Response(FieldMappingSerializer(fm).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk, fm_id):
         fm_services.field_mapping_remove(integration=self.integration(), field_mapping_id=fm_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -664,6 +665,7 @@ class ValueMappingDetailView(IntegrationAPIView):
         )
         return Response(ValueMappingSerializer(vm).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk, vm_id):
         fm_services.value_mapping_remove(integration=self.integration(), value_mapping_id=vm_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -708,6 +710,7 @@ class RelationshipMappingDetailView(IntegrationAPIView):
         )
         return Response(RelationshipMappingSerializer(rel).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk, rel_id):
         rel_services.relationship_mapping_remove(
             integration=self.integration(), relationship_mapping_id=rel_id
