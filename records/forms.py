@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.html import escape
 
 from accounts.models import Workspace
 from core.exceptions import ApplicationError
@@ -17,6 +18,7 @@ from .models import Record
 from .selectors import record_get_by_reference
 from .workflows import statuses_for
 
+_LOOKS_LIKE_HTML = re.compile(r"</?[a-zA-Z][^>]*>")
 _ESTIMATE_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([dhm]?)", re.IGNORECASE)
 _ESTIMATE_WHOLE = re.compile(r"^\s*(\d+(?:\.\d+)?\s*[dhm]?\s*)+$", re.IGNORECASE)
 MINUTES_PER = {"d": 8 * 60, "h": 60, "m": 1, "": 60}  # a bare number means hours
@@ -150,6 +152,17 @@ class RecordForm(forms.Form):
             return parse_estimate(self.cleaned_data.get("estimate", ""))
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
+
+    def clean_description(self) -> str:
+        """Plain text keeps its paragraphs and line breaks; HTML is left to the sanitiser."""
+        text = self.cleaned_data.get("description", "")
+        if not text.strip() or _LOOKS_LIKE_HTML.search(text):
+            return text
+        paragraphs = re.split(r"\n\s*\n", text.strip().replace("\r\n", "\n"))
+        return "".join(
+            "<p>" + "<br>".join(escape(line) for line in para.splitlines()) + "</p>"
+            for para in paragraphs
+        )
 
     def clean_tags(self) -> list[str]:
         raw = self.cleaned_data.get("tags", "")

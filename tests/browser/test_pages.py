@@ -66,7 +66,7 @@ def test_create_a_feature_under_a_release_with_the_keyboard_only(logged_in_page,
     created = Record.objects.get(name="Apple Pay")
     assert created.release_id == release.pk
     assert sorted(t.name for t in created.tags.all()) == ["ios", "payments"]
-    assert "Second line." in created.description
+    assert created.description == "<p>Pay with the wallet.<br>Second line.</p>"
 
 
 def test_validation_error_keeps_the_typed_values(logged_in_page, roadmap):

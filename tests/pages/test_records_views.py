@@ -444,3 +444,26 @@ def test_contributor_can_edit(client, account, workspace, roadmap):
         {"name": "Dark theme", "status": "shipped"},
     )
     assert response.status_code == 302
+
+
+def test_pages_load_htmx_locally_and_send_the_csrf_token_with_htmx(member_client, workspace):
+    html = member_client.get(reverse("workspace_detail", args=[workspace.pk])).content.decode()
+    token = member_client.cookies["csrftoken"].value
+    assert token
+    assert '<body hx-headers=\'{"X-CSRFToken": "' in html
+    assert 'src="/static/django_htmx/htmx' in html
+    assert "https://" not in html.split("<body")[0]  # no CDN, no external font
+
+
+def test_plain_text_description_keeps_paragraphs_and_is_escaped(member_client, workspace):
+    member_client.post(
+        reverse("record_new", args=[workspace.pk, "feature"]),
+        {
+            "name": "Plain",
+            "status": "not_started",
+            "description": "First line\nsecond line & more\n\nNew paragraph 1 < 2",
+        },
+    )
+    assert Record.objects.get(name="Plain").description == (
+        "<p>First line<br>second line &amp; more</p><p>New paragraph 1 &lt; 2</p>"
+    )
