@@ -14,7 +14,12 @@ import pytest
 
 from integrations.providers.jira.client import JiraBearerAuth, JiraClient, JiraCloudAuth
 from jira_emulator import JiraEmulator
-from jira_emulator.contract import check_request, outside_spec_operation
+from jira_emulator.contract import (
+    check_request,
+    find_operation,
+    load_spec,
+    outside_spec_operation,
+)
 
 _users = itertools.count(1)
 
@@ -46,6 +51,9 @@ def spec_problems(log: list) -> list[str]:
             assert f"{method} {outside}" in KNOWN_OUTSIDE_SPEC, f"{method} {outside}"
             continue
         problems += [f"{method} {url}: {p}" for p in check_request(method, url, body)]
+        template = find_operation(method, url)
+        if template and load_spec()[1]["paths"][template][method.lower()].get("deprecated"):
+            problems.append(f"{method} {url}: {template} is deprecated in Jira")
     return problems
 
 
@@ -65,8 +73,15 @@ def jira_user(emu: JiraEmulator) -> dict[str, str]:
     n = next(_users)
     email = f"engineer{n}@example.com"
     token, pat = f"api-token-{n}-s3cret", f"pat-{n}-s3cret"
-    account_id = emu.add_user(email=email, display_name=f"Engineer {n}", api_token=token, pat=pat)
-    return {"email": email, "api_token": token, "pat": pat, "account_id": account_id}
+    name = f"Engineer {n}"
+    account_id = emu.add_user(email=email, display_name=name, api_token=token, pat=pat)
+    return {
+        "email": email,
+        "display_name": name,
+        "api_token": token,
+        "pat": pat,
+        "account_id": account_id,
+    }
 
 
 def make_client(emu: JiraEmulator, user: dict[str, str], **options) -> JiraClient:
