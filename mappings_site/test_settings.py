@@ -23,5 +23,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     TEST_BROKER_DIR = str(_broker_dir)
 
+# pytest-django runs tests with DEBUG off, where a real key is required: use a fixed test key.
+FIELD_ENCRYPTION_KEYS = ["i5bG3mDpTLJQd6vVqLq0V8b8wqfJmH3g9Wl0F5n8mKQ="]
+
 # Fast password hashing: tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -30,6 +30,7 @@ def worker_env() -> dict[str, str]:
         port = db["PORT"] or 5432
         env["DATABASE_URL"] = f"postgres://{auth}@{host}:{port}/{db['NAME']}"
     env["DJANGO_SETTINGS_MODULE"] = "mappings_site.settings"
+    env["APP_ENCRYPTION_KEYS"] = ",".join(settings.FIELD_ENCRYPTION_KEYS)
     env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
     test_broker_dir = getattr(settings, "TEST_BROKER_DIR", None)
     if test_broker_dir:

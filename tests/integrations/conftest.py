@@ -14,18 +14,6 @@ from integrations.services.integrations import (
 from jira_emulator import JiraEmulator
 
 DEMO_TOKEN = "demo-token"
-TEST_KEY = "i5bG3mDpTLJQd6vVqLq0V8b8wqfJmH3g9Wl0F5n8mKQ="
-
-
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    """Secrets are encrypted at rest; tests run with DEBUG off, so a key must be set."""
-    from integrations import crypto
-
-    settings.FIELD_ENCRYPTION_KEYS = [TEST_KEY]
-    crypto.reset_cache()
-    yield
-    crypto.reset_cache()
 
 
 @pytest.fixture(scope="session")
