@@ -23,6 +23,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     TEST_BROKER_DIR = str(_broker_dir)
 
+# A test database of the run's own, so two runs at once (a developer's and an agent's, or CI's
+# two passes) never share one.
+_test_db = DATABASES["default"].setdefault("TEST", {})  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    if not os.environ.get("SQLITE_TEST_PATH"):
+        _test_db["NAME"] = str(VAR_DIR / f"{CELERY_TASK_DEFAULT_QUEUE}.sqlite3")
+else:
+    _test_db["NAME"] = f"test_{DATABASES['default']['NAME']}_{CELERY_TASK_DEFAULT_QUEUE[5:]}"  # noqa: F405
+
 # pytest-django runs tests with DEBUG off, where a real key is required: use a fixed test key.
 FIELD_ENCRYPTION_KEYS = ["i5bG3mDpTLJQd6vVqLq0V8b8wqfJmH3g9Wl0F5n8mKQ="]
 

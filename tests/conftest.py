@@ -40,3 +40,14 @@ def celery_worker(transactional_db, tmp_path):
         yield worker
     finally:
         worker.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this run's folder of the embedded broker (test_settings gives each run one)."""
+    import shutil
+
+    from django.conf import settings
+
+    broker_dir = getattr(settings, "TEST_BROKER_DIR", None)
+    if broker_dir:
+        shutil.rmtree(broker_dir, ignore_errors=True)
