@@ -219,7 +219,20 @@ CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "core.heartbeat", "schedule": 60.0},
+    # Finds webhook events and outbox entries whose hand-off to a worker was lost.
+    "sync-sweep": {
+        "task": "sync.sweep",
+        "schedule": float(os.environ.get("SYNC_SWEEP_SECONDS", "30")),
+    },
 }
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    # A webhook answer must not hang on a dead broker: fail fast; the sweep re-sends.
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 
 # --- Jira -----------------------------------------------------------------------------------
 JIRA_HTTP_TIMEOUT = float(os.environ.get("JIRA_HTTP_TIMEOUT", "20"))

@@ -26,6 +26,7 @@ from .kinds import (
 )
 from .models import Record, RecordLink, Tag
 from .sanitize import sanitize_html
+from .signals import record_changed, record_link_created, record_link_deleting
 from .workflows import default_status, is_valid_status, statuses_for
 
 UNSET: Any = object()
@@ -207,6 +208,7 @@ def record_create(
     tag_objects = tags_resolve(workspace=workspace, names=tags)
     if tag_objects:
         record.tags.set(tag_objects)
+    record_changed.send(sender=Record, record=record, created=True, changed_fields=[])
     return record
 
 
@@ -295,6 +297,8 @@ def record_update(
             if "updated_at" not in changed:
                 record.save(update_fields=["updated_at"])
     record.changed_fields = changed
+    if changed:
+        record_changed.send(sender=Record, record=record, created=False, changed_fields=changed)
     return record
 
 
@@ -335,7 +339,7 @@ def record_link_create(
         )
     try:
         with transaction.atomic():
-            return RecordLink.objects.create(
+            link = RecordLink.objects.create(
                 workspace_id=source.workspace_id,
                 source=source,
                 target=target,
@@ -348,9 +352,13 @@ def record_link_create(
             field="target",
             code="duplicate",
         ) from exc
+    record_link_created.send(sender=RecordLink, link=link)
+    return link
 
 
+@transaction.atomic
 def record_link_delete(*, link: RecordLink) -> None:
+    record_link_deleting.send(sender=RecordLink, link=link)
     link.delete()
 
 
