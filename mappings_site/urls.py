@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("mappings_site.api_urls")),
+    path("", include("sync.urls")),
     path("", include("accounts.urls")),
     path("", include("records.urls")),
 ]
