@@ -207,6 +207,9 @@ class JiraApp:
     def handle(self, req: Request) -> Response:
         is_api = req.path.startswith("/rest/api/")
         status = 500
+        # Read the body first: a dropped-connection fault shuts the socket, after which the
+        # body could no longer be read for the request log.
+        req.get_data()
         try:
             if is_api:
                 if self.faults.latency_seconds:
