@@ -186,6 +186,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, whatever the field is called (kind, record_kind, parent_kind).
+    "ENUM_NAME_OVERRIDES": {
+        "RecordKindEnum": "records.kinds.RecordKind",
+        "LinkTypeEnum": "records.kinds.LinkType",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
