@@ -32,8 +32,8 @@ def _send(task, object_id: int, countdown: float | None = None) -> None:
         logger.warning("could not enqueue %s(%s); the sweep will retry", task.name, object_id)
 
 
-def enqueue_inbound_event(event_id: int) -> None:
-    transaction.on_commit(lambda: _send(process_inbound_event, event_id), robust=True)
+def enqueue_inbound_event(event_id: int, countdown: float | None = None) -> None:
+    transaction.on_commit(lambda: _send(process_inbound_event, event_id, countdown), robust=True)
 
 
 def enqueue_outbox_entry(entry_id: int, countdown: float | None = None) -> None:
@@ -64,3 +64,15 @@ def sweep() -> None:
         _send(process_inbound_event, event_id)
     for entry_id in due_outbox_entry_ids():
         _send(process_outbox_entry, entry_id)
+
+
+def enqueue_bulk_send(job_id: int) -> None:
+    transaction.on_commit(lambda: _send(bulk_send, job_id), robust=True)
+
+
+@shared_task(name="sync.bulk_send", ignore_result=True)
+def bulk_send(job_id: int) -> None:
+    """Send all existing records of an integration (sync.services.bulk)."""
+    from .services.bulk import bulk_send_run
+
+    bulk_send_run(job_id=job_id)
