@@ -1,0 +1,303 @@
+"""``jira:issue_created`` / ``jira:issue_updated`` / ``jira:issue_deleted``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from integrations.fields import LOCAL_FIELDS
+from integrations.models import Integration, RecordMapping
+from integrations.selectors import effective_project, record_mapping_for_kind
+from integrations.transform import (
+    changed_field_ids_from_changelog,
+    jira_to_record_changes,
+    value_map_to_jira,
+)
+from records.models import Record
+from records.services import record_update
+from records.workflows import status_label
+
+from ...models import ImportCandidate, IssueLinkMirror, SyncLogEntry
+from ..log import sync_log
+from .common import (
+    Context,
+    Ignore,
+    advance,
+    as_dict,
+    check_order,
+    deleted_in_jira,
+    integrated_parent,
+    issue_fields,
+    issue_label,
+    issue_link_for,
+    mapping_for_issue_type,
+    resolve_parents,
+)
+
+
+def _issue(ctx: Context) -> dict:
+    return as_dict(ctx.body.get("issue"))
+
+
+def _log(ctx: Context, level: str, message: str, *, record: Record | None = None, key: str = ""):
+    sync_log(
+        integration_id=ctx.integration.id,
+        level=level,
+        action=ctx.event.event_type.removeprefix("jira:"),
+        message=message,
+        record_id=record.pk if record else None,
+        jira_key=key,
+        inbound_event=ctx.event,
+    )
+
+
+# --------------------------------------------------------------------------- describing
+
+
+def display(record: Record, field: str) -> str:
+    if field == "status":
+        return status_label(record.kind, record.status)
+    if field in ("initiative", "release", "epic", "feature"):
+        parent = getattr(record, field)
+        return parent.reference if parent else "none"
+    if field == "assignee":
+        user = record.assignee
+        return (user.get_full_name() or user.get_username()) if user else "nobody"
+    if field == "tags":
+        return ", ".join(sorted(t.name for t in record.tags.all())) or "none"
+    if field == "description":
+        return "(rich text)"
+    value = getattr(record, field, None)
+    return "none" if value in (None, "") else str(value)
+
+
+def _changelog_text(changelog: Any) -> dict[str, str]:
+    """Jira's words for each changed field (``toString``), by field id and field name."""
+    texts: dict[str, str] = {}
+    for item in as_dict(changelog).get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        text = item.get("toString")
+        text = "none" if text in (None, "") else str(text)
+        for key in ("fieldId", "field"):
+            if isinstance(item.get(key), str):
+                texts.setdefault(item[key], text)
+    return texts
+
+
+def describe_changes(
+    record: Record,
+    changed_fields: list[str],
+    *,
+    mapping: RecordMapping | None,
+    jira_texts: dict[str, str],
+    before: dict[str, str],
+) -> str:
+    """ "status In development <- In Progress": the new value here, then Jira's words for it
+    (from the changelog), or "(was ...)" when Jira gave none."""
+    jira_field_of = {}
+    if mapping is not None:
+        for fm in mapping.field_mappings.all():
+            if fm.receives_from_jira:
+                jira_field_of.setdefault(fm.local_field, fm.jira_field_id)
+    jira_field_of.update({"release": "fixVersions", "epic": "parent", "feature": "parent"})
+    jira_field_of.setdefault("initiative", "parent")
+    parts = []
+    for name in changed_fields:
+        if name == "reference":
+            continue
+        label = LOCAL_FIELDS[name].label.lower() if name in LOCAL_FIELDS else name
+        new = display(record, name)
+        if name == "description":
+            parts.append("description updated")
+            continue
+        jira_text = jira_texts.get(jira_field_of.get(name, ""), "")
+        if jira_text and jira_text.casefold() != new.casefold():
+            parts.append(f"{label} {new} <- {jira_text}")
+        else:
+            parts.append(f"{label} {new} (was {before.get(name, '?')})")
+    return "; ".join(parts)
+
+
+def _keep_our_status(mapping: RecordMapping, record: Record, jira_status: Any) -> bool:
+    """True when our status already maps to Jira's: an echo of our own transition, or one of
+    several statuses here that share one in Jira (In development / In review <- In Progress)."""
+    status_mapping = next(
+        (fm for fm in mapping.field_mappings.all() if fm.local_field == "status"), None
+    )
+    if status_mapping is None or not isinstance(jira_status, dict):
+        return False
+    ours = value_map_to_jira(status_mapping, record.status)
+    if ours is None:
+        return False
+    jira_id = str(jira_status.get("id") or "")
+    jira_name = str(jira_status.get("name") or "").casefold()
+    return bool(
+        (ours.id and ours.id == jira_id) or (ours.name and ours.name.casefold() == jira_name)
+    )
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def _unlinked_issue(ctx: Context, issue: dict, *, created: bool) -> None:
+    """An issue not linked here: an import candidate if its type maps to a record type and it
+    sits under something integrated; otherwise ignored, with the reason."""
+    from ..imports import accept_candidate, candidate_for_issue
+
+    key = issue_label(issue)
+    if deleted_in_jira(ctx.integration, issue.get("id")):
+        raise Ignore(f"ignored: {key} was deleted in Jira; this delivery came late.")
+    existing = ImportCandidate.objects.filter(
+        integration=ctx.integration, jira_id=str(issue.get("id"))
+    ).first()
+    if existing is not None and existing.status == ImportCandidate.Status.REJECTED:
+        raise Ignore(f"ignored: {key} is a rejected import candidate.")
+    fields = issue_fields(issue)
+    issue_type = as_dict(fields.get("issuetype"))
+    mapping = mapping_for_issue_type(ctx.integration, issue_type)
+    if mapping is None:
+        raise Ignore(
+            f"ignored: {key} is not linked here and its issue type "
+            f"'{issue_type.get('name') or '?'}' is not mapped to a record type."
+        )
+    where = integrated_parent(ctx.integration, fields)
+    if where is None:
+        raise Ignore(
+            f"ignored: {key} is not linked here and is not under an integrated parent (none of "
+            "its fix versions is linked to a release, and its parent issue is not linked)."
+        )
+    candidate, _ = candidate_for_issue(
+        integration=ctx.integration,
+        issue=issue,
+        record_kind=mapping.record_kind,
+        where=where,
+        event=ctx.event,
+    )
+    if ctx.integration.auto_import and candidate.status == ImportCandidate.Status.PENDING:
+        accept_candidate(candidate=candidate, user=None, jira=ctx.jira, event=ctx.event)
+
+
+def handle_issue_created(ctx: Context) -> None:
+    issue = _issue(ctx)
+    link = issue_link_for(ctx.integration, issue.get("id"), lock=True)
+    if link is not None:
+        # The echo of our own create: the outbound side made the link.
+        advance(ctx.event, link, key=str(issue.get("key") or ""))
+        return
+    _unlinked_issue(ctx, issue, created=True)
+
+
+def _project_moved(ctx: Context, fields: dict, key: str, record: Record) -> None:
+    project_key = str(as_dict(fields.get("project")).get("key") or "")
+    ours = effective_project(ctx.integration).key
+    if project_key and ours and project_key != ours:
+        _log(
+            ctx,
+            SyncLogEntry.Level.WARNING,
+            f"{key} was moved in Jira to project {project_key}; {record.reference} stays linked "
+            f"to it, but this integration syncs project {ours}.",
+            record=record,
+            key=key,
+        )
+
+
+def handle_issue_updated(ctx: Context) -> None:
+    issue = _issue(ctx)
+    link = issue_link_for(ctx.integration, issue.get("id"), lock=True)
+    if link is None:
+        _unlinked_issue(ctx, issue, created=False)
+        return
+    check_order(ctx.event, link)
+    record = Record.objects.select_related("workspace").get(pk=link.record_id)
+    key = str(issue.get("key") or link.jira_key)
+    mapping = record_mapping_for_kind(ctx.integration, record.kind)
+    if mapping is None or mapping.target != RecordMapping.Target.ISSUE_TYPE:
+        raise Ignore(
+            f"ignored: {record.kind_label.lower()}s are no longer mapped to a Jira issue type, "
+            f"so changes to {key} are not applied to {record.reference}."
+        )
+    fields = issue_fields(issue)
+    changelog = ctx.body.get("changelog")
+    changed = changed_field_ids_from_changelog(changelog) if isinstance(changelog, dict) else None
+    result = jira_to_record_changes(
+        fields,
+        mapping.field_mappings.all(),
+        workspace=record.workspace,
+        changed_field_ids=changed,
+        record=record,
+    )
+    changes = dict(result.changes)
+    if "status" in changes and _keep_our_status(mapping, record, fields.get("status")):
+        del changes["status"]
+    parents = resolve_parents(
+        ctx.integration, mapping, fields, changed=changed, who=key, record=record
+    )
+    old_key = link.jira_key
+    fields_of_interest = set(changes) | set(parents.changes)
+    before = {name: display(record, name) for name in fields_of_interest}
+    record = record_update(record=record, **changes, **parents.changes)
+    advance(ctx.event, link, key=key)
+    if old_key and key != old_key:
+        _log(
+            ctx, SyncLogEntry.Level.INFO, f"{old_key} is now {key} in Jira.", record=record, key=key
+        )
+        _project_moved(ctx, fields, key, record)
+    for warning in result.warnings + parents.warnings:
+        _log(ctx, SyncLogEntry.Level.WARNING, f"{key}: {warning}", record=record, key=key)
+    if record.changed_fields:
+        summary = describe_changes(
+            record,
+            record.changed_fields,
+            mapping=mapping,
+            jira_texts=_changelog_text(changelog),
+            before=before,
+        )
+        _log(
+            ctx,
+            SyncLogEntry.Level.INFO,
+            f"{record.reference}: {summary} (from {key})",
+            record=record,
+            key=key,
+        )
+
+
+def handle_issue_deleted(ctx: Context) -> None:
+    issue = _issue(ctx)
+    key = issue_label(issue)
+    link = issue_link_for(ctx.integration, issue.get("id"), lock=True)
+    withdrawn = ImportCandidate.objects.filter(
+        integration=ctx.integration,
+        jira_id=str(issue.get("id")),
+        status=ImportCandidate.Status.PENDING,
+    ).delete()[0]
+    if link is None:
+        if withdrawn:
+            _log(
+                ctx,
+                SyncLogEntry.Level.INFO,
+                f"{key} was deleted in Jira; its import candidate was withdrawn.",
+                key=key,
+            )
+            return
+        raise Ignore(f"ignored: {key} was deleted in Jira, and it is not linked here.")
+    record = link.record
+    key = str(issue.get("key") or link.jira_key or key)
+    link.delete()
+    # Jira deleted the issue's links with it: their mirrors would point at nothing.
+    IssueLinkMirror.objects.filter(integration=ctx.integration).filter(
+        Q(record_link__source=record) | Q(record_link__target=record)
+    ).delete()
+    # The record is the user's: a deletion in Jira never deletes it here.
+    _log(
+        ctx,
+        SyncLogEntry.Level.WARNING,
+        f"{key} was deleted in Jira; {record.reference} is kept here and no longer linked.",
+        record=record,
+        key=key,
+    )
+
+
+def integration_project_key(integration: Integration) -> str:
+    return effective_project(integration).key
