@@ -615,6 +615,8 @@ def _tags_from_jira(field_mapping: FieldMapping, value: Any, warnings: list[str]
     tags: list[str] = []
     seen: set[str] = set()
     for item in value:
+        if isinstance(item, str) and item.startswith("rjs-"):
+            continue  # the sync engine's own marker label (sync.services.sender), not a tag
         mapped = value_map_from_jira(field_mapping, item)
         if mapped is None:
             mapped = item if isinstance(item, str) else _jira_id_and_name(item)[1]
