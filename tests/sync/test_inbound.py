@@ -184,7 +184,8 @@ def test_the_same_delivery_twice_is_stored_and_applied_once(
     # A redelivered task message for the finished event changes nothing either.
     inbound_event_process(event_id=first.id)
 
-    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
     assert InboundEvent.objects.filter(integration=enabled_integration).count() == 1
     assert len([m for m in messages(enabled_integration, "info") if "tags beta" in m]) == 1
 
@@ -317,7 +318,8 @@ def test_auto_import_creates_the_record_under_its_parent_at_once(
     )
     assert (link.record.kind, link.record.name, link.record.release) == ("feature", "Auto", release)
     candidate = ImportCandidate.objects.get(jira_id=created["id"])
-    assert candidate.status == "accepted" and candidate.record == link.record
+    assert candidate.status == "accepted"
+    assert candidate.record == link.record
     assert not OutboxEntry.objects.filter(record=link.record).exists()  # not sent back
 
 
@@ -383,7 +385,8 @@ def test_a_permanent_failure_is_logged_and_retry_puts_it_back(
     feature.save()
     inbound_event_retry(event=event)
     event.refresh_from_db()
-    assert event.status == InboundEvent.Status.RECEIVED and event.attempts == 0
+    assert event.status == InboundEvent.Status.RECEIVED
+    assert event.attempts == 0
     inbound_event_process(event_id=event.id)
     event.refresh_from_db()
     feature.refresh_from_db()
@@ -421,7 +424,8 @@ def test_transient_jira_errors_back_off_then_fail_after_max_attempts(
         client, enabled_integration, issue_body(emulator, sub["key"], "jira:issue_created")
     )
 
-    assert event.status == InboundEvent.Status.RECEIVED and event.attempts == 1
+    assert event.status == InboundEvent.Status.RECEIVED
+    assert event.attempts == 1
     assert event.next_attempt_at >= event.received_at + datetime.timedelta(seconds=119)
     # Not due yet: a redelivered message does nothing.
     inbound_event_process(event_id=event.id)
