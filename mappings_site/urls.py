@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("sync.urls")),
     path("", include("accounts.urls")),
     path("", include("records.urls")),
+    path("", include("integrations.urls")),
 ]
