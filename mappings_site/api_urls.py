@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("records.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("sync.api.urls")),
 ]

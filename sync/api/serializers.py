@@ -1,0 +1,211 @@
+"""Representations of the sync for the REST API: the log, import candidates, updates
+awaiting approval, a record's Jira links, bulk send jobs, and the commands' inputs."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.api import ServiceSerializer
+
+from ..models import BulkSendJob, ImportCandidate, OutboxEntry, SyncLogEntry
+from ..selectors import retryable_target
+from ..services.linking import OVERWRITE_CHOICES
+
+
+class SyncLogEntrySerializer(serializers.ModelSerializer):
+    record_reference = serializers.SerializerMethodField()
+    retryable = serializers.SerializerMethodField(
+        help_text="True while POST .../retry/ would send the failed update or event again."
+    )
+
+    class Meta:
+        model = SyncLogEntry
+        fields = [
+            "id",
+            "level",
+            "created_at",
+            "record",
+            "record_reference",
+            "jira_key",
+            "action",
+            "message",
+            "outbox_entry",
+            "inbound_event",
+            "retryable",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_record_reference(self, obj: SyncLogEntry) -> str | None:
+        return obj.record.reference if obj.record_id and obj.record else None
+
+    def get_retryable(self, obj: SyncLogEntry) -> bool:
+        return retryable_target(obj) is not None
+
+
+class ImportCandidateSerializer(serializers.ModelSerializer):
+    record_reference = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportCandidate
+        fields = [
+            "id",
+            "jira_id",
+            "jira_key",
+            "summary",
+            "record_kind",
+            "status",
+            "record",
+            "record_reference",
+            "created_at",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_record_reference(self, obj: ImportCandidate) -> str | None:
+        return obj.record.reference if obj.record_id and obj.record else None
+
+
+class OutboxEntrySerializer(serializers.ModelSerializer):
+    """An outgoing change (an "Integration update")."""
+
+    record_reference = serializers.SerializerMethodField()
+    fields_changed = serializers.SerializerMethodField(
+        help_text="Field names changed here; empty means everything mapped is sent."
+    )
+
+    class Meta:
+        model = OutboxEntry
+        fields = [
+            "id",
+            "action",
+            "status",
+            "record",
+            "record_reference",
+            "record_link",
+            "fields_changed",
+            "attempts",
+            "last_error",
+            "created_at",
+            "sent_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_record_reference(self, obj: OutboxEntry) -> str | None:
+        return obj.record.reference if obj.record_id and obj.record else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_fields_changed(self, obj: OutboxEntry) -> list[str]:
+        fields = (obj.payload or {}).get("fields") or []
+        return [str(f) for f in fields] if isinstance(fields, list) else []
+
+
+class JiraLinkStatusSerializer(serializers.Serializer):
+    """A record in one integration: its Jira issue (or version), last sync and last error."""
+
+    integration = serializers.IntegerField(source="integration.pk")
+    integration_name = serializers.CharField(source="integration.name")
+    state = serializers.ChoiceField(
+        choices=["failed", "awaiting_approval", "queued", "linked", "not_linked"]
+    )
+    jira_kind = serializers.SerializerMethodField()
+    jira_key = serializers.CharField(help_text="Empty for a Jira version.")
+    jira_url = serializers.CharField()
+    last_synced_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(help_text="In words; empty when the last sync went well.")
+    awaiting_approval = serializers.SerializerMethodField()
+    queued = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_jira_kind(self, obj) -> str | None:
+        return obj.link.jira_kind if obj.link else None
+
+    def get_awaiting_approval(self, obj) -> bool:
+        return obj.awaiting_approval is not None
+
+    def get_queued(self, obj) -> bool:
+        return obj.waiting is not None
+
+
+class BulkSendJobSerializer(serializers.ModelSerializer):
+    done = serializers.IntegerField(read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = BulkSendJob
+        fields = [
+            "id",
+            "integration",
+            "status",
+            "total",
+            "sent",
+            "failed",
+            "skipped",
+            "done",
+            "percent",
+            "summary",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+class SendToJiraInSerializer(ServiceSerializer):
+    integration = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Id of an enabled integration of the record's workspace; may be left out "
+        "when the workspace has exactly one.",
+    )
+
+
+class LinkJiraIssueInSerializer(ServiceSerializer):
+    integration = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Id of an enabled integration of the record's workspace; may be left out "
+        "when the workspace has exactly one.",
+    )
+    key_or_url = serializers.CharField(
+        max_length=500, help_text="An issue key (DEMO-12) or its address (…/browse/DEMO-12)."
+    )
+    overwrite = serializers.ChoiceField(
+        choices=list(OVERWRITE_CHOICES),
+        default="here",
+        help_text="Which side overwrites the other for the first sync: 'here' sends our "
+        "values to Jira, 'jira' takes Jira's values here.",
+    )
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+
+class RetryResultSerializer(serializers.Serializer):
+    retried = serializers.ChoiceField(choices=["outbox_entry", "inbound_event"])
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class CountResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class AcceptedRecordSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+
+
+class AcceptAllResultSerializer(serializers.Serializer):
+    accepted = AcceptedRecordSerializer(many=True)
+    errors = serializers.ListField(child=serializers.CharField())
+
+
+class AcceptResultSerializer(serializers.Serializer):
+    candidate = ImportCandidateSerializer()
+    record = AcceptedRecordSerializer()
