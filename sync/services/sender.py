@@ -433,6 +433,9 @@ class Sender:
         linked, link_warnings = self.linked_fields(record, mapping, scope=scope, on_create=False)
         fields.update(linked)
         warnings += link_warnings
+        if "labels" in fields:  # keep the marker: labels are replaced as a whole
+            marker = marker_label(self.integration.id, record.id)
+            fields["labels"] = [*(fields["labels"] or []), marker]
         if fields:
             self.client.update_issue(link.jira_key or link.jira_id, fields)
         if status is not None:
@@ -687,7 +690,7 @@ def _retry_later(entry: OutboxEntry, exc: Exception, sender: Sender | None) -> N
 def _claim(entry_id: int) -> OutboxEntry | None:
     with transaction.atomic():
         entry = (
-            OutboxEntry.objects.select_for_update()
+            OutboxEntry.objects.select_for_update(of=("self",))
             .select_related("integration", "record")
             .filter(pk=entry_id)
             .first()

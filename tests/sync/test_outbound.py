@@ -16,11 +16,17 @@ from .outbound_helpers import calls, drain, issues_of_project
 pytestmark = pytest.mark.django_db
 
 
-def test_feature_goes_to_jira_under_its_epic_in_its_release(enabled_integration, workspace, emulator):
+def test_feature_goes_to_jira_under_its_epic_in_its_release(
+    enabled_integration, workspace, emulator
+):
     release = make_record(workspace, "release", "Spring")
     epic = make_record(workspace, "epic", "Checkout", release=release)
     feature = make_record(
-        workspace, "feature", "Pay by card", release=release, epic=epic,
+        workspace,
+        "feature",
+        "Pay by card",
+        release=release,
+        epic=epic,
         description="<p>Card <strong>payments</strong></p>",
     )
     # One entry per record, none lost.
@@ -28,7 +34,9 @@ def test_feature_goes_to_jira_under_its_epic_in_its_release(enabled_integration,
 
     drain(enabled_integration)
 
-    links = {link.record_id: link for link in JiraLink.objects.filter(integration=enabled_integration)}
+    links = {
+        link.record_id: link for link in JiraLink.objects.filter(integration=enabled_integration)
+    }
     assert set(links) == {release.id, epic.id, feature.id}
     version_id = links[release.id].jira_id
     issue = emulator.get_issue(links[feature.id].jira_key)
@@ -53,8 +61,12 @@ def test_changes_go_out(enabled_integration, workspace, emulator):
     key = JiraLink.objects.get(record=feature).jira_key
     emulator.requests_log.clear()
 
-    record_update(record=feature, name="New name", status="in_development",
-                  description="<p>Now with details</p>")
+    record_update(
+        record=feature,
+        name="New name",
+        status="in_development",
+        description="<p>Now with details</p>",
+    )
     entry = OutboxEntry.objects.get(record=feature, status=OutboxEntry.Status.PENDING)
     assert entry.payload["fields"] == ["description", "name", "status"]
     drain(enabled_integration)
@@ -95,3 +107,167 @@ def test_two_changes_before_sending_coalesce(enabled_integration, workspace, emu
     issue = emulator.get_issue(JiraLink.objects.get(record=feature).jira_key)
     assert (issue["fields"]["summary"], issue["fields"]["status"]["name"]) == ("A", "In Progress")
     assert len(calls(emulator, "PUT")) == 1
+
+
+def test_approval_mode_holds_then_sends_or_discards(workspace, emulator):
+    from sync.services.outbound import (
+        outbox_approve_all,
+        outbox_entry_approve,
+        outbox_entry_discard,
+    )
+
+    from .conftest import make_enabled_integration
+
+    integration = make_enabled_integration(workspace, emulator, require_approval=True)
+    kept = make_record(workspace, "feature", "Kept")
+    dropped = make_record(workspace, "feature", "Dropped")
+    held = OutboxEntry.objects.filter(status=OutboxEntry.Status.AWAITING_APPROVAL)
+    assert held.count() == 2
+    drain(integration)
+    assert issues_of_project(emulator) == []  # nothing sent while held
+
+    outbox_entry_approve(entry=held.get(record=kept))
+    outbox_entry_discard(entry=held.get(record=dropped))
+    drain(integration)
+    assert [i.summary for i in issues_of_project(emulator)] == ["Kept"]
+    assert OutboxEntry.objects.get(record=dropped).status == OutboxEntry.Status.DISCARDED
+    assert not JiraLink.objects.filter(record=dropped).exists()
+
+    # Two held changes of one record are still one update; approve all sends it once.
+    record_update(record=kept, name="Kept 2")
+    record_update(record=kept, name="Kept 3")
+    assert held.count() == 1
+    assert outbox_approve_all(integration=integration) == 1
+    drain(integration)
+    assert [i.summary for i in issues_of_project(emulator)] == ["Kept 3"]
+
+
+def _relates_and_contains_to_relates(integration):
+    from integrations.services.relationships import relationship_mapping_add
+
+    for link_type in ("relates_to", "contains"):
+        relationship_mapping_add(
+            integration=integration,
+            record_kind="feature",
+            link_type=link_type,
+            jira_link_type_id="10003",  # Relates
+        )
+    relationship_mapping_add(
+        integration=integration,
+        record_kind="feature",
+        link_type="blocks",
+        jira_link_type_id="10000",  # Blocks
+    )
+
+
+def test_record_links_become_issue_links_and_deleting_removes_them(
+    enabled_integration, workspace, emulator
+):
+    from records.services import record_link_create, record_link_delete
+    from sync.models import IssueLinkMirror
+
+    _relates_and_contains_to_relates(enabled_integration)
+    a = make_record(workspace, "feature", "A")
+    b = make_record(workspace, "feature", "B")
+    contains = record_link_create(source=a, target=b, link_type="contains")
+    blocks = record_link_create(source=a, target=b, link_type="blocks")
+    drain(enabled_integration)
+    key_a = JiraLink.objects.get(record=a).jira_key
+    key_b = JiraLink.objects.get(record=b).jira_key
+
+    with emulator.state.lock:
+        issues = emulator.state.issues
+        links = sorted(
+            (link.type_id, issues[link.source_id].key, issues[link.dest_id].key)
+            for link in emulator.state.links.values()
+        )
+    # Contains -> Relates (the first pair for it); Blocks: A (source here) is Jira's
+    # inwardIssue, the one that blocks.
+    assert links == [("10000", key_a, key_b), ("10003", key_a, key_b)]
+    assert IssueLinkMirror.objects.filter(integration=enabled_integration).count() == 2
+    # Sending the entries again creates no second Jira link.
+    for entry in OutboxEntry.objects.filter(action="create_link"):
+        OutboxEntry.objects.filter(pk=entry.pk).update(status="pending")
+    drain(enabled_integration)
+    assert len(emulator.state.links) == 2
+
+    record_link_delete(link=contains)
+    drain(enabled_integration)
+    assert [link.type_id for link in emulator.state.links.values()] == ["10000"]
+    assert IssueLinkMirror.objects.filter(integration=enabled_integration).count() == 1
+    assert blocks.pk  # the other link stays
+
+
+def test_rate_limit_is_retried_later_without_a_duplicate(enabled_integration, workspace, emulator):
+    feature = make_record(workspace, "feature", "Busy Jira")
+    emulator.faults.queue(status=429, retry_after=120)  # longer than the client waits in-call
+    entry = OutboxEntry.objects.get(record=feature)
+    from sync.services.outbound import outbox_entry_process
+
+    outbox_entry_process(entry_id=entry.id)
+    entry.refresh_from_db()
+    assert entry.status == OutboxEntry.Status.PENDING
+    assert entry.attempts == 1
+    wait = (entry.next_attempt_at - entry.created_at).total_seconds()
+    assert wait >= 119  # Jira's Retry-After is honoured
+    assert SyncLogEntry.objects.filter(level="warning", outbox_entry=entry).count() == 1
+    # Processing again before it is due does nothing (an early duplicate message).
+    outbox_entry_process(entry_id=entry.id)
+    assert issues_of_project(emulator) == []
+
+    drain(enabled_integration)  # due now
+    assert [i.summary for i in issues_of_project(emulator)] == ["Busy Jira"]
+    assert JiraLink.objects.filter(record=feature).count() == 1
+
+
+def test_server_error_is_retried(enabled_integration, workspace, emulator):
+    feature = make_record(workspace, "feature", "Flaky")
+    emulator.faults.queue(status=500)
+    entry = OutboxEntry.objects.get(record=feature)
+    from sync.services.outbound import outbox_entry_process
+
+    outbox_entry_process(entry_id=entry.id)
+    entry.refresh_from_db()
+    assert (entry.status, entry.attempts) == (OutboxEntry.Status.PENDING, 1)
+    # The 500 came before Jira created anything, so the retry creates exactly one issue.
+    drain(enabled_integration)
+    assert len(issues_of_project(emulator)) == 1
+    assert OutboxEntry.objects.get(pk=entry.pk).status == OutboxEntry.Status.SENT
+
+
+def test_validation_error_fails_clearly_then_retry_after_fixing(
+    enabled_integration, workspace, emulator
+):
+    from integrations.models import FieldMapping
+    from sync.services.outbound import outbox_entry_retry
+
+    feature = make_record(workspace, "feature", "Estimated", story_points=5)
+    # A mapping to a field that is not on the issue type's screen: Jira answers 400.
+    bad = FieldMapping.objects.create(
+        record_mapping=FieldMapping.objects.filter(
+            record_mapping__integration=enabled_integration,
+            record_mapping__record_kind="feature",
+        )
+        .first()
+        .record_mapping,
+        position=50,
+        local_field="story_points",
+        jira_field_id="customfield_10099",
+        jira_field_name="Team points",
+    )
+    drain(enabled_integration)
+    entry = OutboxEntry.objects.get(record=feature)
+    assert entry.status == OutboxEntry.Status.FAILED
+    error = SyncLogEntry.objects.get(level="error", outbox_entry=entry)
+    assert "Jira refused customfield_10099 (customfield_10099)" in error.message
+    assert "not on the appropriate screen" in error.message
+    assert "then Retry" in error.message
+    assert issues_of_project(emulator) == []
+
+    bad.delete()
+    outbox_entry_retry(entry=entry)
+    drain(enabled_integration)
+    entry.refresh_from_db()
+    assert entry.status == OutboxEntry.Status.SENT
+    (issue,) = issues_of_project(emulator)
+    assert issue.summary == "Estimated"
