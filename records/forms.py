@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import Workspace
@@ -227,6 +228,17 @@ class RecordLinkForm(forms.Form):
     def __init__(self, *args, record: Record, **kwargs):
         super().__init__(*args, **kwargs)
         self.record = record
+        # Search as you type: htmx fills the datalist with at most 20 matches. Without
+        # JavaScript the field still takes a typed reference.
+        self.fields["target"].widget.attrs.update(
+            {
+                "hx-get": reverse("record_link_targets", args=[record.pk]),
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": "#link-target-options",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
+        )
 
     def clean_target(self) -> Record:
         reference = self.cleaned_data["target"].strip().upper()

@@ -12,6 +12,11 @@ urlpatterns = [
     path("records/<int:record_id>/delete/", views.record_delete_view, name="record_delete"),
     path("records/<int:record_id>/links/", views.record_link_add, name="record_link_add"),
     path(
+        "records/<int:record_id>/link-targets/",
+        views.record_link_targets,
+        name="record_link_targets",
+    ),
+    path(
         "records/<int:record_id>/links/<int:link_id>/remove/",
         views.record_link_remove,
         name="record_link_remove",

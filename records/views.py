@@ -4,7 +4,7 @@ but cannot change (403)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,11 +22,19 @@ from .forms import RecordForm, RecordLinkForm, apply_application_error, format_e
 from .kinds import RecordKind, child_kinds_of, kind_label, kind_plural, parent_kinds_of
 from .models import Record, RecordLink
 from .selectors import (
-    record_children,
+    BOARD_FEATURES_PER_RELEASE,
+    BoardFilters,
+    record_child_counts,
+    record_children_page,
+    record_children_shown,
     record_get,
+    record_link_target_search,
     record_links_for,
-    record_tag_names_for_workspace,
-    workspace_overview,
+    workspace_board,
+    workspace_record_counts,
+    workspace_release_features,
+    workspace_release_get,
+    workspace_tag_names,
 )
 from .services import (
     record_create,
@@ -35,7 +43,6 @@ from .services import (
     record_link_delete,
     record_update,
 )
-from .workflows import statuses_for
 
 VIEWER_REFUSAL = "Viewers can read but not change records. Ask an admin for the contributor role."
 STATUS_CATEGORIES = [("todo", "To do"), ("in_progress", "In progress"), ("done", "Done")]
@@ -83,85 +90,62 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
     return render(request, "records/workspace_list.html", {"workspaces": workspaces})
 
 
-@dataclass
-class EpicRow:
-    epic: Record
-    features: list[Record] = field(default_factory=list)
+def _board_filters(request: HttpRequest) -> BoardFilters:
+    return BoardFilters(
+        category=request.GET.get("status", "").strip(),
+        tag=request.GET.get("tag", "").strip(),
+        text=request.GET.get("q", "").strip(),
+    )
 
 
-@dataclass
-class BoardGroup:
-    """One release (or "Unscheduled") on the workspace page, after filtering."""
-
-    release: Record | None
-    epics: list[EpicRow]
-    loose_features: list[Record]
-
-    @property
-    def feature_count(self) -> int:
-        return len(self.loose_features) + sum(len(row.features) for row in self.epics)
-
-
-def _matches(record: Record, *, category: str, tag: str, text: str) -> bool:
-    if category and _category_of(record) != category:
-        return False
-    if tag and tag.lower() not in (name.lower() for name in record.tag_names):
-        return False
-    return not text or text in record.name.lower() or text in record.reference.lower()
-
-
-def _category_of(record: Record) -> str:
-    for status in statuses_for(record.kind):
-        if status.key == record.status:
-            return status.category
-    return "todo"
+def _release_param(request: HttpRequest, workspace: Workspace) -> tuple[bool, Record | None]:
+    """``?release=<id>`` (or ``none`` for Unscheduled) asks for one release's full list."""
+    value = request.GET.get("release", "").strip()
+    if not value:
+        return False, None
+    if value == "none":
+        return True, None
+    release = None
+    if value.isdigit() and len(value) <= 18:  # larger ids overflow SQLite's integers
+        release = workspace_release_get(workspace=workspace, release_id=int(value))
+    if release is None:
+        raise Http404("No such release in this workspace.")
+    return True, release
 
 
 @login_required
 @require_GET
 def workspace_detail(request: HttpRequest, workspace_id: int) -> HttpResponse:
-    """Releases by date with their epics and features, then Unscheduled, then initiatives.
+    """Releases by date with their epics and first features, then Unscheduled, then initiatives;
+    or, with ``?release=``, one release with all its features, a page at a time.
 
-    A fixed number of queries whatever the size: the overview selector, one for tags.
+    Filters, caps and counts run in SQL: the same number of queries whatever the size.
     """
     workspace, membership = _workspace_for(request, workspace_id)
-    overview = workspace_overview(workspace=workspace)
-    tag_names = record_tag_names_for_workspace(workspace=workspace)
-    filters = {
-        "category": request.GET.get("status", "").strip(),
-        "tag": request.GET.get("tag", "").strip(),
-        "text": request.GET.get("q", "").strip().lower(),
-    }
-    filtering = any(filters.values())
-
-    initiatives_by_id = {r.pk: r for r in overview.initiatives}
-    epics_by_id = {e.pk: e for g in overview.releases for e in g.epics}
-    for record in [*overview.initiatives, *epics_by_id.values()] + [
-        f for g in overview.releases for f in g.features
-    ]:
-        record.tag_names = tag_names.get(record.pk, [])
-        record.initiative_parent = initiatives_by_id.get(record.initiative_id)
-        record.epic_parent = epics_by_id.get(getattr(record, "epic_id", None))
-
-    groups = []
-    for group in overview.releases:
-        rows = {epic.pk: EpicRow(epic=epic) for epic in group.epics}
-        loose = []
-        for feature in group.features:
-            if filtering and not _matches(feature, **filters):
-                continue
-            (rows[feature.epic_id].features if feature.epic_id in rows else loose).append(feature)
-        epic_rows = [
-            row
-            for row in rows.values()
-            if not filtering or row.features or _matches(row.epic, **filters)
+    filters = _board_filters(request)
+    focused, release = _release_param(request, workspace)
+    page = request.GET.get("page")
+    if focused:
+        board = workspace_release_features(
+            workspace=workspace, release=release, filters=filters, page=page
+        )
+    else:
+        board = workspace_board(workspace=workspace, filters=filters, page=page)
+    counts = workspace_record_counts(workspace=workspace)
+    filter_query = urlencode(
+        [
+            (name, value)
+            for name, value in (
+                ("q", filters.text),
+                ("status", filters.category),
+                ("tag", filters.tag),
+            )
+            if value
         ]
-        if filtering and not epic_rows and not loose:
-            continue
-        groups.append(BoardGroup(release=group.release, epics=epic_rows, loose_features=loose))
-    initiatives = [i for i in overview.initiatives if not filtering or _matches(i, **filters)]
-    all_tags = sorted({name for names in tag_names.values() for name in names}, key=str.lower)
-
+    )
+    page_query = "&".join(
+        p for p in (f"release={board.groups[0].key}" if focused else "", filter_query) if p
+    )
     return render(
         request,
         "records/workspace_detail.html",
@@ -169,15 +153,19 @@ def workspace_detail(request: HttpRequest, workspace_id: int) -> HttpResponse:
             "workspace": workspace,
             "membership": membership,
             "can_edit": membership.can_edit_records,
-            "groups": groups,
-            "initiatives": initiatives,
-            "counts": [
-                (kind, kind_plural(kind), overview.counts[kind]) for kind in RecordKind.values
-            ],
-            "filters": {**filters, "text": request.GET.get("q", "").strip()},
-            "filtering": filtering,
+            "board": board,
+            "groups": board.groups,
+            "initiatives": board.initiatives,
+            "focused": focused,
+            "page_obj": board.page,
+            "page_query": page_query,
+            "filter_query": filter_query,
+            "features_per_release": BOARD_FEATURES_PER_RELEASE,
+            "counts": [(kind, kind_plural(kind), counts[kind]) for kind in RecordKind.values],
+            "filters": {"category": filters.category, "tag": filters.tag, "text": filters.text},
+            "filtering": filters.active,
             "status_categories": STATUS_CATEGORIES,
-            "all_tags": all_tags,
+            "all_tags": workspace_tag_names(workspace=workspace),
             "creatable_kinds": [
                 (k, kind_label(k)) for k in RecordKind.values if k != RecordKind.REQUIREMENT
             ],
@@ -188,12 +176,25 @@ def workspace_detail(request: HttpRequest, workspace_id: int) -> HttpResponse:
 # --- Records ------------------------------------------------------------------------------
 
 
+def _child_groups(request: HttpRequest, record: Record) -> list[dict]:
+    """Each child kind with its first children, or (``?children=<kind>``) one kind paged."""
+    paged_kind = request.GET.get("children", "")
+    groups = []
+    for group in record_children_shown(record=record):
+        item = {"kind": group.kind, "label": kind_plural(group.kind), "group": group}
+        if group.kind == paged_kind:
+            page_obj = record_children_page(
+                record=record, kind=group.kind, page=request.GET.get("page")
+            )
+            item["page_obj"] = page_obj
+            item["records"] = list(page_obj.object_list)
+        else:
+            item["records"] = group.records
+        groups.append(item)
+    return groups
+
+
 def _detail_context(request: HttpRequest, record: Record, membership: Membership, **extra):
-    children = list(record_children(record=record))
-    groups = [
-        (kind_plural(kind), [c for c in children if c.kind == kind])
-        for kind in child_kinds_of(record.kind)
-    ]
     parents = [
         getattr(record, kind) for kind in parent_kinds_of(record.kind) if getattr(record, kind)
     ]
@@ -203,7 +204,7 @@ def _detail_context(request: HttpRequest, record: Record, membership: Membership
         "membership": membership,
         "can_edit": membership.can_edit_records,
         "parents": parents,
-        "child_groups": groups,
+        "child_groups": _child_groups(request, record),
         "child_kinds": [(k, kind_label(k)) for k in child_kinds_of(record.kind)],
         "estimate_display": format_estimate(record.estimate_minutes),
         "tags": list(record.tags.all()),
@@ -211,13 +212,6 @@ def _detail_context(request: HttpRequest, record: Record, membership: Membership
     }
     context.update(extra)
     context.setdefault("links", record_links_for(record=record))
-    context.setdefault(
-        "link_target_options",
-        Record.objects.filter(workspace=record.workspace)
-        .exclude(pk=record.pk)
-        .order_by("kind", "number")
-        .values("reference", "name"),
-    )
     return context
 
 
@@ -313,18 +307,18 @@ def record_edit(request: HttpRequest, record_id: int) -> HttpResponse:
 def _delete_consequences(record: Record) -> list[str]:
     """What deleting this record does besides removing it, in words."""
     consequences = []
-    children = list(record_children(record=record))
+    counts = record_child_counts(record=record)
     if record.kind == RecordKind.FEATURE:
-        if children:
+        if n := counts.get(RecordKind.REQUIREMENT, 0):
             consequences.append(
-                f"Its {len(children)} requirement{'s' if len(children) != 1 else ''} "
+                f"Its {n} requirement{'s' if n != 1 else ''} "
                 "will be deleted with it: a requirement cannot exist without its feature."
             )
-    elif children:
+    elif any(counts.values()):
         by_kind = [
             f"{n} {kind_label(kind).lower()}{'s' if n != 1 else ''}"
-            for kind in child_kinds_of(record.kind)
-            if (n := sum(1 for c in children if c.kind == kind))
+            for kind, n in counts.items()
+            if n
         ]
         consequences.append(
             f"{' and '.join(by_kind)} will stay, no longer under this {record.kind_label.lower()}."
@@ -404,3 +398,17 @@ def record_link_remove(request: HttpRequest, record_id: int, link_id: int) -> Ht
         messages.success(request, "Link removed.")
         return redirect("record_detail", record_id=record.pk)
     return _links_response(request, record, membership, RecordLinkForm(record=record))
+
+
+@login_required
+@require_GET
+def record_link_targets(request: HttpRequest, record_id: int) -> HttpResponse:
+    """Search-as-you-type for the link form: ``<option>``s of at most 20 records of this
+    record's workspace whose reference or name matches ``?target=`` (or ``?q=``)."""
+    record, _ = _record_for(request, record_id)
+    text = request.GET.get("target", request.GET.get("q", ""))[:100]
+    return render(
+        request,
+        "records/partials/link_target_options.html",
+        {"options": record_link_target_search(record=record, text=text)},
+    )

@@ -5,6 +5,16 @@ from django.urls import reverse
 
 from accounts.models import Role
 from records.models import Record, RecordLink
+from records.selectors import (
+    BOARD_FEATURES_PER_RELEASE as CAP,
+)
+from records.selectors import (
+    BOARD_RELEASES_PER_PAGE as RELEASES_PER_PAGE,
+)
+from records.selectors import (
+    LINK_TARGET_SUGGESTIONS,
+    RECORD_CHILDREN_SHOWN,
+)
 from records.services import record_link_create
 from tests.factories import add_member, make_account, make_record, make_workspace
 
@@ -173,6 +183,7 @@ def test_workspace_page_filters_by_tag_status_and_text(member_client, workspace,
 
 
 def _workspace_page_queries(client, workspace, n_features):
+    """Query count of the workspace page, with most features in one release (beyond the cap)."""
     release = make_record(workspace, "release", "R")
     epic = make_record(workspace, "epic", "E", release=release)
     initiative = make_record(workspace, "initiative", "I")
@@ -181,7 +192,7 @@ def _workspace_page_queries(client, workspace, n_features):
             workspace,
             "feature",
             f"F{i}",
-            release=release if i % 2 else None,
+            release=release if i % 6 else None,
             epic=epic if i % 3 else None,
             initiative=initiative if i % 5 else None,
             tags=[f"t{i % 4}"],
@@ -191,7 +202,9 @@ def _workspace_page_queries(client, workspace, n_features):
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
-    assert response.content.decode().count('class="row"') >= n_features
+    shown = response.content.decode().count('class="row"') - 1  # the initiative's row
+    unscheduled = (n_features + 5) // 6  # i % 6 == 0
+    assert shown == min(n_features - unscheduled, CAP) + min(unscheduled, CAP)
     return len(ctx.captured_queries)
 
 
@@ -199,7 +212,163 @@ def test_workspace_page_query_count_does_not_grow_with_features(client, owner, a
     client.force_login(owner)
     small = make_workspace(account=account, prefix="SMALL")
     large = make_workspace(account=account, prefix="LARGE")
-    assert _workspace_page_queries(client, small, 5) == _workspace_page_queries(client, large, 50)
+    assert _workspace_page_queries(client, small, 5) == _workspace_page_queries(client, large, 60)
+
+
+def test_filtered_workspace_page_query_count_does_not_grow(client, owner, account):
+    client.force_login(owner)
+    counts = []
+    for prefix, n in (("FEW", 3), ("MANY", 40)):
+        ws = make_workspace(account=account, prefix=prefix)
+        release = make_record(ws, "release", "R")
+        for i in range(n):
+            make_record(ws, "feature", f"Card {i}", release=release, tags=["pay"])
+        url = reverse("workspace_detail", args=[ws.pk])
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url, {"q": "card", "tag": "pay", "status": "todo"})
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+
+
+@pytest.fixture
+def crowded_release(workspace):
+    """A release with more features than the board shows, the last one findable."""
+    release = make_record(workspace, "release", "Big", release_date="2026-05-01")
+    features = [
+        make_record(workspace, "feature", f"Item {i:02d}", release=release) for i in range(CAP + 5)
+    ]
+    from records.services import record_update
+
+    record_update(record=features[-1], name="Needle", tags=["rare"], status="shipped")
+    return release, features
+
+
+def test_board_caps_features_per_release_and_links_to_the_full_list(
+    member_client, workspace, crowded_release
+):
+    release, features = crowded_release
+    url = reverse("workspace_detail", args=[workspace.pk])
+    html = member_client.get(url).content.decode()
+    shown = [f for f in features if f">{f.reference}<" in html]
+    assert shown == features[:CAP]  # the first by number
+    assert "Needle" not in html
+    assert f"{CAP + 5} features" in html
+    assert f'href="?release={release.pk}">Show all {CAP + 5} features</a>' in html
+
+    full = member_client.get(url, {"release": release.pk})
+    assert full.status_code == 200
+    page = full.content.decode()
+    assert all(f">{f.reference}<" in page for f in features)
+    assert "All releases" in page
+    assert "Initiatives" not in page
+
+
+def test_full_release_list_pages_features_a_hundred_at_a_time(member_client, workspace):
+    from records.models import Record as R
+
+    release = make_record(workspace, "release", "Huge")
+    first = make_record(workspace, "feature", "First", release=release)
+    R.objects.bulk_create(
+        R(
+            workspace=workspace,
+            kind="feature",
+            number=first.number + i,
+            reference=f"{workspace.prefix}-{first.number + i}",
+            name=f"Bulk {i}",
+            status="not_started",
+            release=release,
+        )
+        for i in range(1, 105)
+    )
+    url = reverse("workspace_detail", args=[workspace.pk])
+    page1 = member_client.get(url, {"release": release.pk})
+    assert page1.context["page_obj"].paginator.count == 105
+    assert len(page1.context["groups"][0].loose_features) == 100
+    assert "Page 1 of 2" in page1.content.decode()
+    assert f"release={release.pk}&amp;page=2" in page1.content.decode()
+    page2 = member_client.get(url, {"release": release.pk, "page": 2})
+    names = [f.name for f in page2.context["groups"][0].loose_features]
+    assert names == [f"Bulk {i}" for i in range(100, 105)]
+    # Nonsense page numbers fall back to a real page rather than failing.
+    assert member_client.get(url, {"release": release.pk, "page": "x"}).status_code == 200
+    assert member_client.get(url, {"release": release.pk, "page": "999"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"q": "needle"}, {"tag": "RARE"}, {"status": "done"}],
+    ids=["text", "tag", "status"],
+)
+def test_filters_run_in_sql_and_find_features_beyond_the_cap(
+    member_client, workspace, crowded_release, params
+):
+    release, _ = crowded_release
+    response = member_client.get(reverse("workspace_detail", args=[workspace.pk]), params)
+    html = response.content.decode()
+    assert "Needle" in html
+    assert "Item 00" not in html
+    (group,) = response.context["groups"]
+    assert group.release == release
+    assert group.feature_count == 1
+    assert "Show all" not in html
+
+
+def test_unscheduled_group_is_filtered_and_capped_too(member_client, workspace):
+    for i in range(CAP + 2):
+        make_record(workspace, "feature", f"Loose {i:02d}")
+    url = reverse("workspace_detail", args=[workspace.pk])
+    response = member_client.get(url)
+    (group,) = response.context["groups"]
+    assert group.release is None
+    assert (group.shown_count, group.feature_count) == (CAP, CAP + 2)
+    assert 'href="?release=none">Show all' in response.content.decode()
+    full = member_client.get(url, {"release": "none"})
+    assert full.context["groups"][0].shown_count == CAP + 2
+    filtered = member_client.get(url, {"q": f"loose {CAP + 1}"})
+    assert [f.name for f in filtered.context["groups"][0].loose_features] == [f"Loose {CAP + 1}"]
+
+
+def test_release_groups_are_paginated(member_client, workspace):
+    releases = [
+        make_record(workspace, "release", f"Rel {i:02d}", release_date=f"2026-01-{i + 1:02d}")
+        for i in range(RELEASES_PER_PAGE + 2)
+    ]
+    make_record(workspace, "feature", "Someday")
+    url = reverse("workspace_detail", args=[workspace.pk])
+    first = member_client.get(url)
+    assert [g.release for g in first.context["groups"]] == releases[:RELEASES_PER_PAGE]
+    assert "Someday" not in first.content.decode()  # Unscheduled comes after the last release
+    assert 'href="?page=2"' in first.content.decode()
+    second = member_client.get(url, {"page": 2})
+    groups = second.context["groups"]
+    assert [g.release for g in groups] == [*releases[RELEASES_PER_PAGE:], None]
+    assert "Someday" in second.content.decode()
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999999", "0"])
+def test_unknown_release_list_is_404(member_client, workspace, value):
+    url = reverse("workspace_detail", args=[workspace.pk])
+    assert member_client.get(url, {"release": value}).status_code == 404
+
+
+def test_another_accounts_release_list_is_404(member_client, workspace, other_workspace):
+    theirs = make_record(other_workspace, "release", "Theirs")
+    url = reverse("workspace_detail", args=[workspace.pk])
+    assert member_client.get(url, {"release": theirs.pk}).status_code == 404
+    feature = make_record(workspace, "feature", "Not a release")
+    assert member_client.get(url, {"release": feature.pk}).status_code == 404
+
+
+def test_tags_are_read_for_shown_records_only(member_client, workspace, crowded_release):
+    _, features = crowded_release
+    url = reverse("workspace_detail", args=[workspace.pk])
+    with CaptureQueriesContext(connection) as ctx:
+        response = member_client.get(url)
+    tag_queries = [q["sql"] for q in ctx.captured_queries if "records_record_tags" in q["sql"]]
+    board_query = next(q for q in tag_queries if '"record_id" IN (' in q)
+    assert str(features[-1].pk) not in board_query.split("IN (", 1)[1].split(")")[0].split(", ")
+    assert "rare" in response.context["all_tags"]  # the filter still offers it
 
 
 # --- Record page -------------------------------------------------------------------------------
@@ -467,3 +636,74 @@ def test_plain_text_description_keeps_paragraphs_and_is_escaped(member_client, w
     assert Record.objects.get(name="Plain").description == (
         "<p>First line<br>second line &amp; more</p><p>New paragraph 1 &lt; 2</p>"
     )
+
+
+# --- Bounded record page and link search ------------------------------------------------------
+
+
+def test_record_page_caps_children_and_shows_all_on_request(member_client, workspace):
+    release = make_record(workspace, "release", "Packed")
+    features = [
+        make_record(workspace, "feature", f"Child {i:02d}", release=release)
+        for i in range(RECORD_CHILDREN_SHOWN + 3)
+    ]
+    url = reverse("record_detail", args=[release.pk])
+    with CaptureQueriesContext(connection) as ctx:
+        html = member_client.get(url).content.decode()
+    capped_queries = len(ctx.captured_queries)
+    assert [f for f in features if f">{f.reference}<" in html] == features[:RECORD_CHILDREN_SHOWN]
+    assert f'href="?children=feature#children-feature">Show all {len(features)} features' in html
+    full = member_client.get(url, {"children": "feature"}).content.decode()
+    assert all(f">{f.reference}<" in full for f in features)
+    # Fewer children: the same number of queries.
+    small = make_record(workspace, "release", "Sparse")
+    make_record(workspace, "feature", "Only", release=small)
+    with CaptureQueriesContext(connection) as ctx:
+        member_client.get(reverse("record_detail", args=[small.pk]))
+    assert len(ctx.captured_queries) == capped_queries
+
+
+def test_link_form_no_longer_lists_every_record(member_client, workspace, roadmap):
+    html = member_client.get(reverse("record_detail", args=[roadmap["feature"].pk])).content
+    html = html.decode()
+    datalist = html[html.index('<datalist id="link-target-options">') :]
+    datalist = datalist[: datalist.index("</datalist>")]
+    assert "<option" not in datalist
+    search = reverse("record_link_targets", args=[roadmap["feature"].pk])
+    assert f'hx-get="{search}"' in html
+    assert 'hx-target="#link-target-options"' in html
+
+
+def test_link_search_matches_reference_or_name_and_is_limited(member_client, workspace, roadmap):
+    feature = roadmap["feature"]
+    for i in range(LINK_TARGET_SUGGESTIONS + 5):
+        make_record(workspace, "feature", f"Search hit {i}")
+    url = reverse("record_link_targets", args=[feature.pk])
+    response = member_client.get(url, {"target": "search hit"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count("<option") == LINK_TARGET_SUGGESTIONS
+    assert "<html" not in html
+    # An exact reference comes first, whatever its case; the record itself is never offered.
+    dark = roadmap["loose"]
+    options = member_client.get(url, {"target": dark.reference.lower()}).content.decode()
+    assert options.lstrip().startswith(f'<option value="{dark.reference}">Dark mode</option>')
+    itself = member_client.get(url, {"target": feature.reference}).content.decode()
+    assert f'value="{feature.reference}"' not in itself
+    assert member_client.get(url, {"target": "  "}).content.decode().strip() == ""
+
+
+def test_link_search_is_scoped_to_the_users_workspaces(member_client, roadmap, other_workspace):
+    theirs = make_record(other_workspace, "feature", "Secret roadmap")
+    response = member_client.get(reverse("record_link_targets", args=[theirs.pk]), {"target": "S"})
+    assert response.status_code == 404
+    ours = reverse("record_link_targets", args=[roadmap["feature"].pk])
+    html = member_client.get(ours, {"target": "secret"}).content.decode()
+    assert "Secret roadmap" not in html
+    html = member_client.get(ours, {"target": "RIV-1"}).content.decode()
+    assert "RIV-1" not in html
+
+
+def test_link_search_requires_login(client, roadmap):
+    response = client.get(reverse("record_link_targets", args=[roadmap["feature"].pk]))
+    assert response.status_code == 302
