@@ -151,9 +151,13 @@ def _panel(
                 ).count(),
             )
         )
+    shown = any(i.status.integration.pk == focus for i in items)
     context = {
         "record": record,
         "items": items,
+        # An answer about an integration the panel does not list (e.g. just disabled).
+        "panel_notice": "" if shown else notice,
+        "panel_error": "" if shown else error,
         "can_act": _can_act(membership),
         "refresh": any(i.status.state == "queued" for i in items),
     }
