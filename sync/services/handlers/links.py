@@ -205,8 +205,9 @@ def handle_issuelink_created(ctx: Context) -> None:
 
 def handle_issuelink_deleted(ctx: Context) -> None:
     _, jira_link_id, _, _, link_type = _payload(ctx)
+    # Lock the mirror row only: its record link is on the nullable side of the join.
     mirror = (
-        IssueLinkMirror.objects.select_for_update()
+        IssueLinkMirror.objects.select_for_update(of=("self",))
         .filter(integration=ctx.integration, jira_link_id=jira_link_id)
         .select_related("record_link__source", "record_link__target")
         .first()
