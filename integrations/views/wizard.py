@@ -337,21 +337,9 @@ def webhook_url(integration: Integration) -> str:
 
 
 def _last_inbound_event(integration: Integration):
-    try:
-        from sync.selectors import last_inbound_event
-    except ImportError:  # the sync engine's selector is not there yet
-        from sync.models import InboundEvent
+    from sync.selectors import last_inbound_event
 
-        return InboundEvent.objects.filter(integration=integration).order_by("-received_at").first()
     return last_inbound_event(integration)
-
-
-def _bulk_send_start():
-    try:
-        from sync.services.bulk import bulk_send_start
-    except ImportError:
-        return None
-    return bulk_send_start
 
 
 def _latest_job(integration):
@@ -374,7 +362,6 @@ def _enable_context(integration, membership, **extra):
         project=project,
         jql=f"project = {project.key}" if project.key else "",
         blocking=[p for p in problems if p["severity"] == "error"],
-        bulk_available=_bulk_send_start() is not None,
         job=_latest_job(integration),
         **extra,
     )
@@ -395,17 +382,12 @@ def integration_enable(request: HttpRequest, integration_id: int) -> HttpRespons
             except ApplicationError as exc:
                 error = exc.message
         if not error and request.POST.get("send_all"):
-            start = _bulk_send_start()
-            if start is None:
-                error = (
-                    "The integration is enabled, but sending all existing records is not "
-                    "available yet on this server. Records are sent as they change."
-                )
-            else:
-                try:
-                    job = start(integration, request.user)
-                except ApplicationError as exc:
-                    error = exc.message
+            from sync.services.bulk import bulk_send_start
+
+            try:
+                job = bulk_send_start(integration=integration, user=request.user)
+            except ApplicationError as exc:
+                error = exc.message
         if not error and job is None:
             messages.success(
                 request,

@@ -91,7 +91,9 @@
       }
       if (again && again.disabled) {
         // A row moved to the top or bottom: its other arrow is the next useful control.
-        var sibling = focusedId.replace(/^up-/, "down-").replace(/^down-/, "up-");
+        var sibling = /^up-/.test(focusedId)
+          ? focusedId.replace(/^up-/, "down-")
+          : focusedId.replace(/^down-/, "up-");
         var other = sibling !== focusedId ? document.getElementById(sibling) : null;
         if (other && !other.disabled) other.focus();
       }
