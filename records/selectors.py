@@ -155,13 +155,13 @@ class BoardFilters:
         return bool(self.category or self.tag or self.text)
 
 
-def _status_category_q(category: str) -> Q:
-    """Records whose status is in ``category`` for their kind; a status unknown to the workflow
-    counts as to do (as the badge shows it). An unknown category matches nothing."""
+def _status_category_q(category: str, kinds: list[str]) -> Q:
+    """Records of ``kinds`` whose status is in ``category`` for their kind; a status unknown to
+    the workflow counts as to do (as the badge shows it). An unknown category matches nothing."""
     if category not in {"todo", "in_progress", "done"}:
         return Q(pk__in=[])
     q = Q(pk__in=[])
-    for kind in RecordKind.values:
+    for kind in kinds:
         statuses = statuses_for(kind)
         if category == "todo":
             others = [s.key for s in statuses if s.category != "todo"]
@@ -171,16 +171,17 @@ def _status_category_q(category: str) -> Q:
     return q
 
 
-def board_filter_q(filters: BoardFilters) -> Q:
-    """The filters as one SQL condition on records."""
+def board_filter_q(workspace: Workspace, filters: BoardFilters, *, kind: str | None = None) -> Q:
+    """The filters as one SQL condition on records (of ``kind`` when given)."""
     q = Q()
     if filters.category:
-        q &= _status_category_q(filters.category)
+        q &= _status_category_q(filters.category, [kind] if kind else RecordKind.values)
     if filters.tag:
+        # Ids of the tagged records, which the database reads once and probes per row.
         tagged = Record.tags.through.objects.filter(
-            record_id=OuterRef("pk"), tag__name__iexact=filters.tag
-        )
-        q &= Q(Exists(tagged))
+            tag__workspace=workspace, tag__name__iexact=filters.tag
+        ).values("record_id")
+        q &= Q(pk__in=tagged)
     if filters.text:
         q &= Q(name__icontains=filters.text) | Q(reference__icontains=filters.text)
     return q
@@ -276,21 +277,42 @@ FEATURE_ROW_FIELDS = (
 
 def _features(workspace: Workspace, filters: BoardFilters) -> QuerySet[Record]:
     qs = Record.objects.filter(workspace=workspace, kind=RecordKind.FEATURE)
-    return qs.filter(board_filter_q(filters)) if filters.active else qs
-
-
-def _epics_in(workspace: Workspace, scope: Q, filters: BoardFilters) -> list[Record]:
-    """Epics of the groups in ``scope``; when filtering, those that match or hold a matching
-    feature of their own release group."""
-    epics = Record.objects.filter(workspace=workspace, kind=RecordKind.EPIC).filter(scope)
     if filters.active:
-        features = _features(workspace, filters)
-        same_group = Q(Exists(features.filter(epic=OuterRef("pk"), release=OuterRef("release"))))
-        unscheduled = Q(release__isnull=True) & Q(
-            Exists(features.filter(epic=OuterRef("pk"), release__isnull=True))
-        )
-        epics = epics.filter(board_filter_q(filters) | same_group | unscheduled)
-    return list(epics.order_by("number", "pk"))
+        qs = qs.filter(board_filter_q(workspace, filters, kind=RecordKind.FEATURE))
+    return qs
+
+
+def _epics_in(
+    workspace: Workspace, scope: Q, filters: BoardFilters, holders: set[tuple[int | None, int]]
+) -> list[Record]:
+    """Epics of the groups in ``scope``; when filtering, those that match or hold a matching
+    feature of their own release group (``holders``: (release id, epic id) of the matching
+    features)."""
+    epics = Record.objects.filter(workspace=workspace, kind=RecordKind.EPIC).filter(scope)
+    if not filters.active:
+        return list(epics.order_by("number", "pk"))
+    matches = board_filter_q(workspace, filters, kind=RecordKind.EPIC)
+    epics = epics.annotate(
+        matches=Case(When(matches, then=Value(True)), default=Value(False))
+    ).order_by("number", "pk")
+    return [e for e in epics if e.matches or (e.release_id, e.pk) in holders]
+
+
+def _feature_counts(features: QuerySet[Record]) -> tuple[dict, set]:
+    """Features per release id, and the (release id, epic id) pairs they have: one query."""
+    rows = (
+        features.values("release_id", "epic_id")
+        .annotate(n=Count("*"))
+        .order_by()
+        .values_list("release_id", "epic_id", "n")
+    )
+    counts: dict[int | None, int] = {}
+    holders = set()
+    for release_id, epic_id, n in rows:
+        counts[release_id] = counts.get(release_id, 0) + n
+        if epic_id is not None:
+            holders.add((release_id, epic_id))
+    return counts, holders
 
 
 def _nth_feature_number(features: QuerySet[Record]) -> QuerySet[Record]:
@@ -335,52 +357,64 @@ def workspace_board(
     features = _features(workspace, filters)
     if filters.active:
         matching_epics = Record.objects.filter(workspace=workspace, kind=RecordKind.EPIC).filter(
-            board_filter_q(filters)
+            board_filter_q(workspace, filters, kind=RecordKind.EPIC)
         )
         releases = releases.filter(
-            Q(Exists(features.filter(release=OuterRef("pk"))))
-            | Q(Exists(matching_epics.filter(release=OuterRef("pk"))))
+            Q(pk__in=features.values("release_id")) | Q(pk__in=matching_epics.values("release_id"))
         )
-    # The number of each group's last shown feature (None: the group has no more than the cap),
-    # read by an index scan of at most 25 entries per release rather than ranking every
-    # feature of the page's releases.
-    releases = releases.annotate(
-        last_shown_number=Subquery(_nth_feature_number(features.filter(release=OuterRef("pk"))))
-    ).order_by(F("release_date").asc(nulls_last=True), "number", "pk")
+    else:
+        # The number of each group's last shown feature (None: no more than the cap), read by
+        # an index scan of at most 25 entries per release.
+        releases = releases.annotate(
+            last_shown_number=Subquery(_nth_feature_number(features.filter(release=OuterRef("pk"))))
+        )
+    releases = releases.order_by(F("release_date").asc(nulls_last=True), "number", "pk")
     page_obj = Paginator(releases, BOARD_RELEASES_PER_PAGE).get_page(page)
     release_list = list(page_obj.object_list)
     with_unscheduled = not page_obj.has_next()
     scope = _release_scope([r.pk for r in release_list], unscheduled=with_unscheduled)
 
-    epics = _epics_in(workspace, scope, filters)
-    counts = dict(
-        features.filter(scope)
-        .values("release_id")
-        .annotate(n=Count("*"))
-        .order_by()
-        .values_list("release_id", "n")
-    )
-    shown_q = Q(pk__in=[])
-    for release in release_list:
-        if release.last_shown_number is None:
-            shown_q |= Q(release_id=release.pk)
-        else:
-            shown_q |= Q(release_id=release.pk, number__lte=release.last_shown_number)
-    if with_unscheduled:
-        last_unscheduled = _nth_feature_number(features.filter(release__isnull=True))
-        shown_q |= Q(
-            release__isnull=True,
-            number__lte=Coalesce(Subquery(last_unscheduled), Value(2**31 - 1)),
+    counts, holders = _feature_counts(features.filter(scope))
+    epics = _epics_in(workspace, scope, filters, holders)
+    if filters.active:
+        # Matching features are few enough to rank them all, by number within each group.
+        ranked = (
+            features.filter(scope)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("release_id")],
+                    order_by=[F("number").asc(), F("pk").asc()],
+                )
+            )
+            .filter(rank__lte=BOARD_FEATURES_PER_RELEASE)
         )
+        shown_q = Q(pk__in=ranked.values("pk"))
+    else:
+        shown_q = Q(pk__in=[])
+        for release in release_list:
+            if release.last_shown_number is None:
+                shown_q |= Q(release_id=release.pk)
+            else:
+                shown_q |= Q(release_id=release.pk, number__lte=release.last_shown_number)
+        if with_unscheduled:
+            last_unscheduled = _nth_feature_number(features.filter(release__isnull=True))
+            shown_q |= Q(
+                release__isnull=True,
+                number__lte=Coalesce(Subquery(last_unscheduled), Value(2**31 - 1)),
+            )
     shown = list(
-        features.filter(shown_q)
+        Record.objects.filter(workspace=workspace, kind=RecordKind.FEATURE)
+        .filter(shown_q)
         .select_related(*FEATURE_ROW_RELATED)
         .only(*FEATURE_ROW_FIELDS)
         .order_by("number", "pk")
     )
     initiatives = Record.objects.filter(workspace=workspace, kind=RecordKind.INITIATIVE)
     if filters.active:
-        initiatives = initiatives.filter(board_filter_q(filters))
+        initiatives = initiatives.filter(
+            board_filter_q(workspace, filters, kind=RecordKind.INITIATIVE)
+        )
     initiatives = list(initiatives.order_by("number", "pk"))
     _attach_tags([*shown, *initiatives])
 
@@ -419,7 +453,18 @@ def workspace_release_features(
     page_obj = Paginator(features, RELEASE_FEATURES_PER_PAGE).get_page(page)
     shown = list(page_obj.object_list)
     _attach_tags(shown)
-    group = _group(release, _epics_in(workspace, scope, filters), shown, page_obj.paginator.count)
+    holders = set()
+    if filters.active:
+        epic_ids = (
+            _features(workspace, filters)
+            .filter(scope, epic__isnull=False)
+            .values_list("epic_id", flat=True)
+            .order_by()
+            .distinct()
+        )
+        holders = {(release.pk if release else None, pk) for pk in epic_ids}
+    epics = _epics_in(workspace, scope, filters, holders)
+    group = _group(release, epics, shown, page_obj.paginator.count)
     if page_obj.number > 1:
         group.epics = [row for row in group.epics if row.features]
     return WorkspaceBoard(groups=[group], initiatives=[], page=page_obj)
