@@ -216,11 +216,17 @@ def record_link(request: HttpRequest, record_id: int, integration_id: int) -> Ht
         except ApplicationError as exc:
             apply_application_error(form, exc)
         else:
-            side = (
-                "our values go to Jira"
-                if form.cleaned_data["overwrite"] == "here"
-                else ("Jira's values were taken here")
-            )
+            if form.cleaned_data["overwrite"] == "jira":
+                # Jira's values changed the record: the whole page must show them.
+                messages.success(
+                    request, f"Linked with {link.jira_key}; Jira's values were taken here."
+                )
+                if request.htmx:
+                    response = HttpResponse(status=204)
+                    response["HX-Refresh"] = "true"
+                    return response
+                return redirect("record_detail", record_id=record.pk)
+            side = "our values go to Jira"
             return _record_action_done(
                 request,
                 record,

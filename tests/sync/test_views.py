@@ -199,12 +199,14 @@ def test_link_existing_by_url_with_jira_overwriting(
         {"key_or_url": f"{emulator.base_url}/browse/{created['key']}", "overwrite": "jira"},
         **HTMX,
     )
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert f"Linked with {created['key']}" in html
+    # Jira's values changed the record: the whole page reloads, with the message on top.
+    assert response.status_code == 204
+    assert response["HX-Refresh"] == "true"
     assert JiraLink.objects.get(record=feature).jira_key == created["key"]
     feature.refresh_from_db()
     assert feature.name == "Theirs"  # Jira's values won the first sync
+    page = owner_client.get(f"/records/{feature.pk}/").content.decode()
+    assert f"Linked with {created['key']}; Jira&#x27;s values were taken here." in page
     assert not OutboxEntry.objects.filter(record=feature).exists()
 
 
