@@ -111,10 +111,8 @@ class Record(models.Model):
         indexes = [
             models.Index(fields=["workspace", "kind", "number"], name="record_ws_kind_num"),
             models.Index(fields=["workspace", "kind", "status"], name="record_ws_kind_status"),
-            # The workspace page: features of a release group in number order.
-            models.Index(
-                fields=["workspace", "kind", "release", "number"], name="record_ws_kind_rel_num"
-            ),
+            # The workspace page: a release's features in number order.
+            models.Index(fields=["release", "kind", "number"], name="record_rel_kind_num"),
         ]
 
     def __str__(self) -> str:

@@ -322,9 +322,23 @@ def _nth_feature_number(features: QuerySet[Record]) -> QuerySet[Record]:
     return features.order_by("number").values("number")[cap - 1 : cap]
 
 
-def _release_scope(release_ids: list[int], *, unscheduled: bool) -> Q:
+def _release_scope(workspace: Workspace, release_ids: list[int], *, unscheduled: bool) -> Q:
+    """Records of these releases (of ``workspace``), and of none when ``unscheduled``. The
+    release ids alone lead the condition so the database reads the release's index, even with
+    no statistics yet (e.g. right after a bulk import)."""
     scope = Q(release_id__in=release_ids)
-    return scope | Q(release__isnull=True) if unscheduled else scope
+    if unscheduled:
+        scope |= Q(release__isnull=True, workspace=workspace)
+    return scope
+
+
+def _scoped_features(workspace: Workspace, filters: BoardFilters) -> QuerySet[Record]:
+    """Features of any workspace: only for use with a ``_release_scope``, which pins them to
+    one workspace's releases."""
+    qs = Record.objects.filter(kind=RecordKind.FEATURE)
+    if filters.active:
+        qs = qs.filter(board_filter_q(workspace, filters, kind=RecordKind.FEATURE))
+    return qs
 
 
 def _group(release, epics, features, feature_count) -> BoardGroup:
@@ -366,29 +380,30 @@ def workspace_board(
         # The number of each group's last shown feature (None: no more than the cap), read by
         # an index scan of at most 25 entries per release.
         releases = releases.annotate(
-            last_shown_number=Subquery(_nth_feature_number(features.filter(release=OuterRef("pk"))))
+            last_shown_number=Subquery(
+                _nth_feature_number(
+                    Record.objects.filter(kind=RecordKind.FEATURE, release=OuterRef("pk"))
+                )
+            )
         )
     releases = releases.order_by(F("release_date").asc(nulls_last=True), "number", "pk")
     page_obj = Paginator(releases, BOARD_RELEASES_PER_PAGE).get_page(page)
     release_list = list(page_obj.object_list)
     with_unscheduled = not page_obj.has_next()
-    scope = _release_scope([r.pk for r in release_list], unscheduled=with_unscheduled)
+    scope = _release_scope(workspace, [r.pk for r in release_list], unscheduled=with_unscheduled)
+    scoped = _scoped_features(workspace, filters).filter(scope)
 
-    counts, holders = _feature_counts(features.filter(scope))
+    counts, holders = _feature_counts(scoped)
     epics = _epics_in(workspace, scope, filters, holders)
     if filters.active:
         # Matching features are few enough to rank them all, by number within each group.
-        ranked = (
-            features.filter(scope)
-            .annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=[F("release_id")],
-                    order_by=[F("number").asc(), F("pk").asc()],
-                )
+        ranked = scoped.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("release_id")],
+                order_by=[F("number").asc(), F("pk").asc()],
             )
-            .filter(rank__lte=BOARD_FEATURES_PER_RELEASE)
-        )
+        ).filter(rank__lte=BOARD_FEATURES_PER_RELEASE)
         shown_q = Q(pk__in=ranked.values("pk"))
     else:
         shown_q = Q(pk__in=[])
@@ -401,10 +416,11 @@ def workspace_board(
             last_unscheduled = _nth_feature_number(features.filter(release__isnull=True))
             shown_q |= Q(
                 release__isnull=True,
+                workspace=workspace,
                 number__lte=Coalesce(Subquery(last_unscheduled), Value(2**31 - 1)),
             )
     shown = list(
-        Record.objects.filter(workspace=workspace, kind=RecordKind.FEATURE)
+        Record.objects.filter(kind=RecordKind.FEATURE)
         .filter(shown_q)
         .select_related(*FEATURE_ROW_RELATED)
         .only(*FEATURE_ROW_FIELDS)
@@ -442,9 +458,9 @@ def workspace_release_features(
 ) -> WorkspaceBoard:
     """One release group (``release=None``: Unscheduled) with every matching feature, 100 a
     page. Epics that hold no feature of the page show on the first page only."""
-    scope = Q(release=release) if release else Q(release__isnull=True)
+    scope = _release_scope(workspace, [release.pk] if release else [], unscheduled=not release)
     features = (
-        _features(workspace, filters)
+        _scoped_features(workspace, filters)
         .filter(scope)
         .select_related(*FEATURE_ROW_RELATED)
         .only(*FEATURE_ROW_FIELDS)
@@ -456,7 +472,7 @@ def workspace_release_features(
     holders = set()
     if filters.active:
         epic_ids = (
-            _features(workspace, filters)
+            _scoped_features(workspace, filters)
             .filter(scope, epic__isnull=False)
             .values_list("epic_id", flat=True)
             .order_by()

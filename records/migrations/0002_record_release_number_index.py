@@ -14,8 +14,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name="record",
-            index=models.Index(
-                fields=["workspace", "kind", "release", "number"], name="record_ws_kind_rel_num"
-            ),
+            index=models.Index(fields=["release", "kind", "number"], name="record_rel_kind_num"),
         ),
     ]
