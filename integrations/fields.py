@@ -44,9 +44,7 @@ LOCAL_FIELDS: dict[str, LocalField] = {
         LocalField("tags", "Tags", ValueKind.TAGS, _ALL, value_mappable=True),
         LocalField("start_date", "Start date", ValueKind.DATE, _ALL),
         LocalField("due_date", "Due date", ValueKind.DATE, _ALL),
-        LocalField(
-            "release_date", "Release date", ValueKind.DATE, frozenset({RecordKind.RELEASE})
-        ),
+        LocalField("release_date", "Release date", ValueKind.DATE, frozenset({RecordKind.RELEASE})),
         LocalField("estimate_minutes", "Estimate (time)", ValueKind.TIME_ESTIMATE, _ALL),
         LocalField("story_points", "Estimate (story points)", ValueKind.NUMBER, _ALL),
     )
@@ -63,6 +61,32 @@ class DefaultFieldMapping:
     jira_field_id: str
     jira_field_name: str
     direction: str = Direction.BOTH
+
+
+# System fields every Jira issue type has that createmeta never lists, because they cannot be
+# set on create: Jira changes ``status`` only by transitions (its values are the project's
+# ``statuses`` in the configuration). Fields an issue-type row can map are the loaded
+# createmeta fields plus these: see ``issue_type_fields``.
+ALWAYS_AVAILABLE_ISSUE_FIELDS: tuple[dict, ...] = (
+    {
+        "id": "status",
+        "name": "Status",
+        "custom": False,
+        "schema_type": "status",
+        "issue_type_ids": [],  # on every issue type
+    },
+)
+
+
+def issue_type_fields(configuration: dict | None) -> list[dict]:
+    """The Jira fields a row mapped to issue types can use: the project's loaded fields
+    (createmeta, per issue type) and the system fields every issue type has. Empty while no
+    configuration is loaded, so callers still ask for Reload configuration."""
+    loaded = list((configuration or {}).get("fields") or [])
+    if not loaded:
+        return []
+    known = {str(f.get("id")) for f in loaded}
+    return loaded + [dict(f) for f in ALWAYS_AVAILABLE_ISSUE_FIELDS if f["id"] not in known]
 
 
 # Rows mapped to Jira issue types.

@@ -15,7 +15,7 @@ from django.db.models import Prefetch, QuerySet
 from records.kinds import kind_plural
 
 from . import rules
-from .fields import LOCAL_FIELDS, VERSION_FIELDS
+from .fields import LOCAL_FIELDS, VERSION_FIELDS, issue_type_fields
 from .models import FieldMapping, Integration, LinkedTo, RecordMapping, RelationshipMapping
 
 Part = Integration.Part
@@ -236,7 +236,7 @@ def _configuration_reference_problems(
     if not configuration:
         return problems
     project_key = (configuration.get("project") or {}).get("key", "")
-    fields = {str(f.get("id")): f for f in configuration.get("fields") or []}
+    fields = {str(f.get("id")): f for f in issue_type_fields(configuration)}
     statuses = {str(s.get("id")) for s in configuration.get("statuses") or []}
     for index, mapping in enumerate(mappings):
         where = f"Row {index + 1} ({kind_plural(mapping.record_kind)})"

@@ -18,10 +18,12 @@ from ..fields import (
     LOCAL_FIELDS,
     VERSION_DEFAULT_FIELD_MAPPINGS,
     VERSION_FIELDS,
+    issue_type_fields,
     local_fields_for,
 )
 from ..models import Direction, FieldMapping, Integration, RecordMapping, ValueMapping
 from ..selectors import effective_configuration
+from ..transform import default_status_value_map
 from .integrations import UNSET, ensure_part_owned
 
 Part = Integration.Part
@@ -98,7 +100,8 @@ def resolve_jira_field(
     field: str = "jira_field_id",
 ) -> tuple[str, str]:
     """(id, name) of the Jira field, which must exist for the row's issue types (or be a
-    version attribute for a row mapped to versions)."""
+    version attribute for a row mapped to versions). System fields every issue type has
+    (status) count as existing although createmeta does not list them."""
     jira_field_id = str(jira_field_id or "").strip()
     if not jira_field_id:
         raise ApplicationError("Choose the Jira field.", field=field)
@@ -110,7 +113,7 @@ def resolve_jira_field(
                 field=field,
             )
         return jira_field_id, VERSION_FIELDS[jira_field_id]
-    fields = configuration.get("fields") if configuration else None
+    fields = issue_type_fields(configuration)
     if not fields:
         raise ApplicationError(
             "No Jira fields are loaded for this integration: click Reload configuration first.",
@@ -433,7 +436,7 @@ def create_default_field_mappings(*, mapping: RecordMapping, configuration: dict
         else ISSUE_DEFAULT_FIELD_MAPPINGS
     )
     local_keys = {f.key for f in local_fields_for(mapping.record_kind)}
-    known_fields = {str(f.get("id")) for f in configuration.get("fields") or []}
+    known_fields = {str(f.get("id")) for f in issue_type_fields(configuration)}
     created = 0
     for position, default in enumerate(defaults):
         if default.local_field not in local_keys:
@@ -450,18 +453,40 @@ def create_default_field_mappings(*, mapping: RecordMapping, configuration: dict
         )
         created += 1
         if default.local_field == "status":
-            pairs = rules.default_status_pairs(mapping.record_kind, mapping.target, configuration)
             ValueMapping.objects.bulk_create(
                 ValueMapping(
                     field_mapping=fm,
                     position=i,
-                    local_value=p.local_value,
-                    jira_value_id=p.jira_value_id,
-                    jira_value_name=p.jira_value_name,
+                    local_value=local_value,
+                    jira_value_id=jira_id,
+                    jira_value_name=jira_name,
                 )
-                for i, p in enumerate(pairs)
+                for i, (local_value, jira_id, jira_name) in enumerate(
+                    _default_status_pairs(mapping, configuration)
+                )
             )
     return created
+
+
+def _default_status_pairs(
+    mapping: RecordMapping, configuration: dict
+) -> list[tuple[str, str, str]]:
+    """(local status, Jira id, Jira name): a version's released flag, or for issue types the
+    recommended map by name then category over the statuses the row's issue types have."""
+    if mapping.target == rules.VERSION:
+        pairs = rules.default_status_pairs(mapping.record_kind, mapping.target, configuration)
+        return [(p.local_value, p.jira_value_id, p.jira_value_name) for p in pairs]
+    statuses = configuration.get("statuses") or []
+    types = set(_issue_type_ids(mapping))
+    on_types = [
+        s for s in statuses if not s.get("issue_type_ids") or types & set(s["issue_type_ids"])
+    ]
+    # The stored configuration keeps Jira's category key flat; Jira nests it.
+    jira_statuses = [
+        {"id": s.get("id"), "name": s.get("name"), "statusCategory": {"key": s.get("category")}}
+        for s in on_types or statuses
+    ]
+    return default_status_value_map(mapping.record_kind, jira_statuses)
 
 
 @transaction.atomic

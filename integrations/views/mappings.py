@@ -23,7 +23,7 @@ from records.kinds import (
 )
 
 from .. import rules, selectors
-from ..fields import LOCAL_FIELDS, VERSION_FIELDS, local_fields_for
+from ..fields import LOCAL_FIELDS, VERSION_FIELDS, issue_type_fields, local_fields_for
 from ..models import Direction, Integration, LinkedTo, RecordMapping, RelationshipMapping
 from ..services import configuration as configuration_services
 from ..services import field_mappings as fm_services
@@ -389,7 +389,7 @@ def _jira_field_options(integration, mapping) -> list[tuple[str, str]]:
         return list(VERSION_FIELDS.items())
     chosen = {str(t.get("id")) for t in mapping.issue_types or []}
     options = []
-    for field in selectors.effective_configuration(integration).get("fields") or []:
+    for field in issue_type_fields(selectors.effective_configuration(integration)):
         scoped = {str(i) for i in field.get("issue_type_ids") or []}
         if scoped and chosen and not scoped & chosen:
             continue

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from core.exceptions import ApplicationError
 from integrations import rules
+from integrations.fields import issue_type_fields
 from integrations.models import Integration, LinkedTo, RecordMapping, RelationshipMapping
 from integrations.providers.jira.errors import (
     JiraAuthError,
@@ -136,7 +137,7 @@ class Sender:
         return self._project_id
 
     def field_name(self, field_id: str) -> str:
-        for field in self.configuration.get("fields") or []:
+        for field in issue_type_fields(self.configuration):
             if str(field.get("id")) == field_id:
                 return str(field.get("name") or field_id)
         return {"fixVersions": "Fix versions", "parent": "Parent"}.get(field_id, field_id)

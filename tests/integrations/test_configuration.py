@@ -10,6 +10,7 @@ from core.exceptions import ApplicationError
 from integrations import selectors
 from integrations.models import RecordMapping
 from integrations.services import configuration as conf
+from integrations.services import field_mappings as fms
 from integrations.services import record_mappings as rms
 from integrations.services.integrations import integration_create, integration_set_connection
 
@@ -69,6 +70,58 @@ def test_defaults_from_demo_project(jira):
     assert links["requirement"] == [("feature", "subtask_parent")]
     validation = selectors.validate_mapping(jira)
     assert validation["valid"], validation
+
+
+def test_defaults_map_status_although_createmeta_never_lists_it(jira):
+    conf.configuration_reload(integration=jira)
+    # Jira's createmeta leaves status out: it is changed by transitions, not set on create.
+    assert "status" not in {f["id"] for f in jira.configuration["fields"]}
+    rms.mappings_apply_defaults(integration=jira)
+    for row in selectors.record_mappings_effective(jira):
+        if row.target != "issue_type":
+            continue
+        status = row.field_mappings.get(local_field="status")
+        assert (status.jira_field_id, status.jira_field_name) == ("status", "Status")
+        pairs = [(v.local_value, v.jira_value_name) for v in status.value_mappings.all()]
+        assert pairs, row.record_kind
+        if row.record_kind == "feature":
+            # by name first, then by category; Jira's extra statuses come back after ours
+            assert pairs[:8] == [
+                ("not_started", "To Do"),
+                ("under_consideration", "To Do"),
+                ("ready_to_develop", "To Do"),
+                ("in_development", "In Progress"),
+                ("in_review", "In Review"),
+                ("ready_to_ship", "In Progress"),
+                ("shipped", "Done"),
+                ("will_not_implement", "Done"),
+            ]
+    # ... and the Mappings page does not flag it as a field Jira no longer has
+    assert not [p for p in selectors.integration_warnings(jira) if p.code == "field_gone"]
+
+
+def test_status_can_be_mapped_by_hand_on_an_issue_type_row(jira):
+    conf.configuration_reload(integration=jira)
+    rms.mappings_apply_defaults(integration=jira)
+    epic = selectors.record_mapping_for_kind(jira, "epic")
+    epic.field_mappings.filter(local_field="status").delete()
+    fm = fms.field_mapping_add(
+        integration=jira, record_mapping_id=epic.pk, local_field="status", jira_field_id="status"
+    )
+    assert (fm.jira_field_id, fm.jira_field_name) == ("status", "Status")
+    vm = fms.value_mapping_add(
+        integration=jira,
+        field_mapping_id=fm.pk,
+        local_value="in_review",
+        jira_value_name="in review",
+    )
+    assert (vm.jira_value_id, vm.jira_value_name) == ("10001", "In Review")
+    # a field Jira really lacks is still refused
+    with pytest.raises(ApplicationError) as exc:
+        fms.field_mapping_add(
+            integration=jira, record_mapping_id=epic.pk, local_field="name", jira_field_id="nope"
+        )
+    assert "Jira has no field 'nope'" in exc.value.message
 
 
 def test_defaults_from_init_project_include_initiatives(jira, emulator):

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from integrations import rules
-from integrations.models import FieldMapping, Integration, RecordMapping, ValueMapping
+from integrations.models import Integration
 from integrations.services.configuration import configuration_reload
 from integrations.services.integrations import (
     integration_create,
@@ -48,42 +47,12 @@ def make_enabled_integration(
     integration_set_project(integration=integration, project_key=project)
     configuration_reload(integration=integration)
     mappings_apply_defaults(integration=integration)
-    add_status_mappings(integration)
     integration_enable(integration=integration)
     if options:
         Integration.objects.filter(pk=integration.pk).update(**options)
     integration.refresh_from_db()
     emulator.requests_log.clear()  # tests count only the calls the sync makes
     return integration
-
-
-def add_status_mappings(integration: Integration) -> None:
-    """Status <-> Jira status for every issue row, with the recommended value pairs.
-
-    The recommended defaults leave status out on a real project: Jira's createmeta does not
-    list ``status`` (it is set by transitions), and the defaults keep only listed fields.
-    """
-    configuration = integration.configuration
-    for mapping in RecordMapping.objects.filter(integration=integration, target="issue_type"):
-        if mapping.field_mappings.filter(local_field="status").exists():
-            continue
-        fm = FieldMapping.objects.create(
-            record_mapping=mapping,
-            position=99,
-            local_field="status",
-            jira_field_id="status",
-            jira_field_name="Status",
-        )
-        for position, pair in enumerate(
-            rules.default_status_pairs(mapping.record_kind, mapping.target, configuration)
-        ):
-            ValueMapping.objects.create(
-                field_mapping=fm,
-                position=position,
-                local_value=pair.local_value,
-                jira_value_id=pair.jira_value_id,
-                jira_value_name=pair.jira_value_name,
-            )
 
 
 @pytest.fixture

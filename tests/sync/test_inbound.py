@@ -214,9 +214,10 @@ def test_an_echo_of_our_own_change_writes_nothing(client, enabled_integration, e
 def test_a_status_shared_by_several_here_is_not_overwritten_by_its_echo(
     client, enabled_integration, emulator, story
 ):
-    """In review and In development both go to Jira's In Progress: the echo keeps ours."""
+    """Ready to ship and In development both go to Jira's In Progress (In review has its own
+    Jira status by name): the echo keeps ours."""
     feature = make_linked_record(
-        enabled_integration, "feature", story["id"], story["key"], status="in_review"
+        enabled_integration, "feature", story["id"], story["key"], status="ready_to_ship"
     )
     emulator.transition_issue(story["key"], "In Progress")
     deliver(
@@ -225,7 +226,7 @@ def test_a_status_shared_by_several_here_is_not_overwritten_by_its_echo(
         issue_body(emulator, story["key"], items=[item("status", "3", "In Progress")]),
     )
     feature.refresh_from_db()
-    assert feature.status == "in_review"
+    assert feature.status == "ready_to_ship"
 
 
 # --------------------------------------------------------------------------- unlinked issues

@@ -55,6 +55,37 @@ def test_feature_goes_to_jira_under_its_epic_in_its_release(
     ).exists()
 
 
+def test_status_from_the_recommended_defaults_goes_out_as_a_transition_and_comes_back(
+    client, enabled_integration, workspace, emulator
+):
+    """No hand-made status mapping: the defaults map status <-> status with a value map."""
+    from .test_inbound import deliver, issue_body, item
+
+    status = enabled_integration.record_mappings.get(record_kind="feature").field_mappings.get(
+        local_field="status"
+    )
+    assert status.value_mappings.exists()
+    feature = make_record(workspace, "feature", "Pay by card")
+    drain(enabled_integration)
+    key = JiraLink.objects.get(record=feature).jira_key
+    emulator.requests_log.clear()
+
+    record_update(record=feature, status="in_review")
+    drain(enabled_integration)
+
+    assert calls(emulator, "POST", f"/issue/{key}/transitions")
+    assert emulator.get_issue(key)["fields"]["status"]["name"] == "In Review"
+
+    emulator.transition_issue(key, "Done")
+    deliver(
+        client,
+        enabled_integration,
+        issue_body(emulator, key, items=[item("status", "10002", "Done")]),
+    )
+    feature.refresh_from_db()
+    assert feature.status == "shipped"
+
+
 def test_changes_go_out(enabled_integration, workspace, emulator):
     feature = make_record(workspace, "feature", "Old name")
     drain(enabled_integration)
