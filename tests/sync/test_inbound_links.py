@@ -6,6 +6,7 @@ kind is the Jira link's source; INWARD, its destination."""
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import pytest
@@ -239,6 +240,52 @@ def test_unreleased_version_keeps_an_in_progress_release(client, enabled_integra
     deliver(client, enabled_integration, version_body("jira:version_updated", version))
     release.refresh_from_db()
     assert release.status == "in_progress"
+
+
+def _release_with_details(enabled_integration, version_id):
+    return make_linked_record(
+        enabled_integration,
+        "release",
+        version_id,
+        name="v1",
+        description="<p>The spring release</p>",
+        start_date=datetime.date(2026, 11, 1),
+        release_date=datetime.date(2026, 12, 1),
+    )
+
+
+def test_version_update_leaves_alone_what_the_payload_omits(client, enabled_integration, emulator):
+    version = emulator.create_version("DEMO", "v1")
+    release = _release_with_details(enabled_integration, version["id"])
+    # Only id, name and the flags: description and dates unknown, not empty.
+    payload = {k: version[k] for k in ("id", "name", "released", "archived", "projectId")}
+    payload["name"] = "v1.0"
+
+    event = deliver(client, enabled_integration, version_body("jira:version_updated", payload))
+
+    assert event.status == InboundEvent.Status.PROCESSED
+    release.refresh_from_db()
+    assert release.name == "v1.0"
+    assert release.description == "<p>The spring release</p>"
+    assert release.start_date == datetime.date(2026, 11, 1)
+    assert release.release_date == datetime.date(2026, 12, 1)
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_version_update_with_explicit_empty_values_clears_them(
+    client, enabled_integration, emulator, empty
+):
+    version = emulator.create_version("DEMO", "v1")
+    release = _release_with_details(enabled_integration, version["id"])
+    payload = {**version, "description": empty, "startDate": empty, "releaseDate": empty}
+
+    event = deliver(client, enabled_integration, version_body("jira:version_updated", payload))
+
+    assert event.status == InboundEvent.Status.PROCESSED
+    release.refresh_from_db()
+    assert release.description == ""
+    assert release.start_date is None
+    assert release.release_date is None
 
 
 def test_version_deleted_with_merge_target_unlinks_and_reports(

@@ -81,9 +81,11 @@ def handle_version_changed(ctx: Context) -> None:
             f"ignored: releases are no longer mapped to Jira versions, so changes to version "
             f"'{_name(version)}' are not applied to {record.reference}."
         )
-    # A version event carries the whole version; Jira leaves out what is unset.
-    values = {"description": None, "startDate": None, "releaseDate": None, **version}
-    changed = set(VERSION_FIELD_IDS)
+    # A key Jira left out says nothing about that attribute: ours stays. Only a key present
+    # with null or "" clears (a payload trimmed by a proxy or an older Jira must not wipe
+    # a release's dates and description).
+    values = dict(version)
+    changed = {field_id for field_id in VERSION_FIELD_IDS if field_id in version}
     if _released_agrees(mapping, record, values.get("released")):
         changed.discard("released")
     result = jira_to_record_changes(
