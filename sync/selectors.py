@@ -252,3 +252,41 @@ def bulk_send_job_get_for_user(*, user, job_id) -> BulkSendJob | None:
         .select_related("integration")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    last_sync: datetime | None
+    linked_records: int
+    errors: int
+
+
+def integration_sync_summaries(ids) -> dict[int, SyncSummary]:
+    """For the integration lists: last sync activity, linked records and errors needing
+    attention, for many integrations in a fixed number of queries."""
+    ids = [int(i) for i in ids]
+    if not ids:
+        return {}
+    last_logged = dict(
+        SyncLogEntry.objects.filter(integration_id__in=ids)
+        .values("integration_id")
+        .annotate(m=Max("created_at"))
+        .values_list("integration_id", "m")
+    )
+    links = {
+        row["integration_id"]: row
+        for row in JiraLink.objects.filter(integration_id__in=ids)
+        .values("integration_id")
+        .annotate(n=Count("id"), m=Max("last_synced_at"))
+    }
+    errors = error_counts_for_integrations(ids)
+    summaries = {}
+    for integration_id in ids:
+        link_row = links.get(integration_id, {})
+        times = [t for t in (last_logged.get(integration_id), link_row.get("m")) if t]
+        summaries[integration_id] = SyncSummary(
+            last_sync=max(times) if times else None,
+            linked_records=link_row.get("n", 0),
+            errors=errors[integration_id],
+        )
+    return summaries

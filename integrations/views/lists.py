@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,30 +18,16 @@ from ..services import integrations as services
 from .common import back_url, integration_for, is_admin, next_step, step_url, workspace_for
 
 
-def _last_sync(integration: Integration):
-    """The newest sync activity: a sync log entry, or a link's last sync."""
-    from sync.models import JiraLink, SyncLogEntry
+def _rows(integrations) -> list[dict]:
+    # The list page shows each integration's sync state beside its set-up: pages compose
+    # apps, so the view reads the sync engine's summary (one query per figure, not per row).
+    from sync.selectors import integration_sync_summaries
 
-    logged = (
-        SyncLogEntry.objects.filter(integration=integration)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    linked = JiraLink.objects.filter(integration=integration).aggregate(m=Max("last_synced_at"))[
-        "m"
-    ]
-    candidates = [t for t in (logged, linked) if t is not None]
-    return max(candidates) if candidates else None
+    summaries = integration_sync_summaries([i.pk for i in integrations])
+    return [_row(i, summaries[i.pk]) for i in integrations]
 
 
-def _linked_record_count(integration: Integration) -> int:
-    from sync.models import JiraLink
-
-    return JiraLink.objects.filter(integration=integration).count()
-
-
-def _row(integration: Integration) -> dict:
+def _row(integration: Integration, summary) -> dict:
     warnings = selectors.integration_warnings(integration)
     project = selectors.effective_project(integration)
     step = next_step(integration)
@@ -51,7 +36,9 @@ def _row(integration: Integration) -> dict:
         "project": project,
         "warnings": len(warnings),
         "errors": sum(1 for w in warnings if w.severity == "error"),
-        "last_sync": _last_sync(integration),
+        "last_sync": summary.last_sync,
+        "linked_records": summary.linked_records,
+        "sync_errors": summary.errors,
         "open_url": step_url(integration, step),
         "next_step": Integration.Step(step),
         "steps_done": integration.last_completed_step,
@@ -85,7 +72,7 @@ def account_integrations(request: HttpRequest) -> HttpResponse:
                 "title": "Account templates",
                 "help": "Set up once; workspace integrations start from a template and inherit "
                 "its connection, project and mappings.",
-                "rows": [_row(i) for i in integrations if i.is_template],
+                "rows": _rows([i for i in integrations if i.is_template]),
                 "workspace": None,
             }
         )
@@ -94,7 +81,7 @@ def account_integrations(request: HttpRequest) -> HttpResponse:
                 {
                     "title": f"{workspace.name} workspace",
                     "help": "",
-                    "rows": [_row(i) for i in integrations if i.workspace_id == workspace.pk],
+                    "rows": _rows([i for i in integrations if i.workspace_id == workspace.pk]),
                     "workspace": workspace,
                 }
             )
@@ -132,7 +119,7 @@ def workspace_integrations(request: HttpRequest, workspace_id: int) -> HttpRespo
                 {
                     "title": "Integrations of this workspace",
                     "help": "",
-                    "rows": [_row(i) for i in integrations],
+                    "rows": _rows(list(integrations)),
                     "workspace": workspace,
                 }
             ],
@@ -188,7 +175,7 @@ def integration_delete_view(request: HttpRequest, integration_id: int) -> HttpRe
         "integrations/confirm_delete.html",
         {
             "integration": integration,
-            "linked": _linked_record_count(integration),
+            "linked": _rows([integration])[0]["linked_records"],
             "derived": integration.derived_integrations.count() if integration.is_template else 0,
             "back_url": destination,
         },

@@ -62,6 +62,40 @@ def test_account_and_workspace_lists_show_state_project_and_warnings(
     assert template.pk
 
 
+def test_the_list_shows_sync_errors_linked_records_and_last_sync(admin_client, workspace):
+    from records.services import record_create
+    from sync.models import InboundEvent, JiraLink, OutboxEntry, SyncLogEntry
+
+    integration = configured_integration(workspace, name="Jira main")
+    record = record_create(workspace=workspace, kind="feature", name="Linked")
+    JiraLink.objects.create(
+        integration=integration, record=record, jira_kind="issue", jira_id="1", jira_key="D-1"
+    )
+    OutboxEntry.objects.create(
+        integration=integration, action="send_record", record=record, status="failed"
+    )
+    InboundEvent.objects.create(
+        integration=integration,
+        delivery_id="x",
+        event_type="jira:issue_updated",
+        body={},
+        status="failed",
+    )
+    InboundEvent.objects.create(  # processed: not an error that needs anyone
+        integration=integration,
+        delivery_id="y",
+        event_type="jira:issue_updated",
+        body={},
+        status="processed",
+    )
+    SyncLogEntry.objects.create(integration=integration, level="info", action="x", message="m")
+    body = admin_client.get(reverse("integrations_workspace", args=[workspace.pk])).content.decode()
+    errors_link = reverse("sync:sync_log", args=[integration.pk]) + "?level=error"
+    assert f'href="{errors_link}">2<' in body
+    assert "1 linked" in body
+    assert "ago" in body  # last sync from the log entry
+
+
 def test_opening_resumes_after_the_last_completed_step(admin_client, integration):
     integration.last_completed_step = Integration.Step.PROJECT
     integration.save()
