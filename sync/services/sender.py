@@ -68,6 +68,18 @@ def marker_label(integration_id: int, record_id: int) -> str:
     return f"{MARKER_PREFIX}{integration_id}-{record_id}"
 
 
+def marker_record_id(integration_id: int, labels: Any) -> int | None:
+    """The record id in this integration's marker label among an issue's labels, if any
+    (another integration's marker, or none, is None)."""
+    prefix = f"{MARKER_PREFIX}{integration_id}-"
+    for label in labels if isinstance(labels, list) else []:
+        if isinstance(label, str) and label.startswith(prefix):
+            rest = label[len(prefix) :]
+            if rest.isascii() and rest.isdigit():
+                return int(rest)
+    return None
+
+
 class Refused(Exception):
     """A permanent reason not to send, in words for the user (not a Jira error)."""
 
@@ -504,6 +516,20 @@ class Sender:
                     },
                 )
         except IntegrityError as exc:
+            # Jira's webhook about this very issue may have beaten us here: the inbound side
+            # then adopted it by its marker label and saved this same link first.
+            adopted = JiraLink.objects.filter(
+                integration=self.integration, record=record, jira_kind=kind, jira_id=str(jira_id)
+            ).first()
+            if adopted is not None:
+                JiraLink.objects.filter(pk=adopted.pk).update(
+                    jira_key=key or adopted.jira_key,
+                    jira_url=url,
+                    last_synced_at=timezone.now(),
+                    last_error="",
+                )
+                adopted.refresh_from_db()
+                return adopted
             other = (
                 JiraLink.objects.filter(
                     integration=self.integration, jira_kind=kind, jira_id=str(jira_id)
@@ -595,13 +621,26 @@ class Sender:
         if not RecordLink.objects.filter(pk=link.pk).exists():
             self.client.delete_issue_link(jira_link_id)  # deleted here while we were sending
             return f"{link} was deleted while it was sent; removed it from Jira again."
-        IssueLinkMirror.objects.get_or_create(
-            integration=self.integration,
-            jira_link_id=str(jira_link_id),
-            defaults={"record_link": link},
-        )
+        self.save_mirror(str(jira_link_id), link)
         name = relationship.jira_link_type_name or link_type
         return f"Linked {inward_key} and {outward_key} ({name}) for {link}"
+
+    def save_mirror(self, jira_link_id: str, record_link: RecordLink) -> IssueLinkMirror:
+        """Idempotent: Jira's ``issuelink_created`` about this very link may have been
+        processed before we got here, and the inbound side then mirrored it already."""
+        # get_or_create re-reads after an IntegrityError: the inbound side may insert the
+        # row between our read and our insert.
+        mirror, _ = IssueLinkMirror.objects.get_or_create(
+            integration=self.integration,
+            jira_link_id=jira_link_id,
+            defaults={"record_link": record_link},
+        )
+        if mirror.record_link_id is None:
+            IssueLinkMirror.objects.filter(pk=mirror.pk, record_link=None).update(
+                record_link=record_link
+            )
+            mirror.record_link = record_link
+        return mirror
 
     def delete_link(self, entry: OutboxEntry) -> str:
         jira_link_id = str(entry.payload.get("jira_link_id") or "")

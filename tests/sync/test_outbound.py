@@ -3,6 +3,8 @@ lost and what was not duplicated."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from records.services import record_update
@@ -302,3 +304,152 @@ def test_validation_error_fails_clearly_then_retry_after_fixing(
     assert entry.status == OutboxEntry.Status.SENT
     (issue,) = issues_of_project(emulator)
     assert issue.summary == "Estimated"
+
+
+# -- races with Jira's webhooks about our own writes --------------------------------------------
+# Jira may deliver (and a worker process) the webhook about an issue or link we just created
+# before the outbound side commits its JiraLink / IssueLinkMirror. Each test forces that
+# order: the real Jira call is made, then the webhook is delivered and processed, and only
+# then does the sender go on to save.
+
+
+def _webhook_first(monkeypatch, integration, method_name, make_body) -> list:
+    """Make JiraClient.<method_name> deliver (and process) Jira's webhook about what it just
+    did before returning to the sender. Returns the processed events, as they come."""
+    from django.test import Client
+
+    from integrations.providers.jira.client import JiraClient
+    from sync.models import InboundEvent
+    from sync.services.inbound import inbound_event_process
+    from tests.sync.conftest import post_webhook
+
+    original = getattr(JiraClient, method_name)
+    delivered = []
+
+    def call_then_deliver(self, *args, **kwargs):
+        answer = original(self, *args, **kwargs)
+        response = post_webhook(Client(), integration, make_body(answer, *args, **kwargs))
+        assert response.status_code == 202, response.content
+        event = InboundEvent.objects.filter(integration=integration).latest("id")
+        inbound_event_process(event_id=event.id)
+        event.refresh_from_db()
+        delivered.append(event)
+        return answer
+
+    monkeypatch.setattr(JiraClient, method_name, call_then_deliver)
+    return delivered
+
+
+@pytest.mark.parametrize("auto_import", [False, True])
+def test_issue_created_webhook_before_our_link_is_saved_adopts_the_issue(
+    monkeypatch, workspace, emulator, auto_import
+):
+    from records.models import Record
+    from sync.models import ImportCandidate, InboundEvent
+    from tests.sync.conftest import make_enabled_integration
+
+    integration = make_enabled_integration(workspace, emulator, auto_import=auto_import)
+    release = make_record(workspace, "release", "Spring")
+    drain(integration)  # the release is linked: a new issue in its version is "integrated"
+
+    def created_body(answer, *args, **kwargs):
+        return {
+            "timestamp": int(time.time() * 1000),
+            "webhookEvent": "jira:issue_created",
+            "issue": emulator.get_issue(answer["key"], version=2),
+        }
+
+    delivered = _webhook_first(monkeypatch, integration, "create_issue", created_body)
+    feature = make_record(workspace, "feature", "Pay by card", release=release)
+    drain(integration)
+
+    assert [e.event_type for e in delivered] == ["jira:issue_created"]
+    assert delivered[0].status == InboundEvent.Status.PROCESSED, delivered[0].last_error
+    assert Record.objects.filter(workspace=workspace, kind="feature").count() == 1
+    link = JiraLink.objects.get(integration=integration, jira_kind="issue")
+    assert link.record_id == feature.id
+    assert link.jira_url.endswith(f"/browse/{link.jira_key}")
+    assert not ImportCandidate.objects.exists()
+    assert len(issues_of_project(emulator)) == 1
+    assert OutboxEntry.objects.get(record=feature).status == OutboxEntry.Status.SENT
+    assert not SyncLogEntry.objects.filter(integration=integration, level="error").exists()
+
+
+def test_issue_updated_before_our_link_is_saved_adopts_but_another_integrations_marker_not(
+    client, enabled_integration, workspace, emulator
+):
+    """issue_updated (say, our transition right after the create) adopts the issue too;
+    a marker of another integration is not ours: that issue stays an import candidate."""
+    from sync.models import ImportCandidate, InboundEvent
+
+    from .test_inbound import deliver, issue_body
+
+    release = make_record(workspace, "release", "Spring")
+    feature = make_record(workspace, "feature", "Mine", release=release)
+    drain(enabled_integration)
+    version_id = JiraLink.objects.get(record=release).jira_id
+    ours = JiraLink.objects.get(record=feature)
+    ours.delete()  # as if the outbound side had not committed it yet
+    event = deliver(client, enabled_integration, issue_body(emulator, ours.jira_key))
+    assert event.status == InboundEvent.Status.PROCESSED, event.last_error
+    assert JiraLink.objects.get(record=feature).jira_id == ours.jira_id
+
+    stranger = emulator.create_issue(
+        project="DEMO",
+        issuetype="Story",
+        summary="Someone else's",
+        labels=[marker_label(enabled_integration.id + 1, feature.id)],
+        fixVersions=[{"id": version_id}],
+    )
+    deliver(client, enabled_integration, issue_body(emulator, stranger["key"]))
+    assert ImportCandidate.objects.get().jira_key == stranger["key"]
+    assert JiraLink.objects.get(record=feature).jira_id == ours.jira_id
+
+
+def test_issuelink_created_webhook_before_our_mirror_is_saved_makes_one_of_each(
+    monkeypatch, workspace, enabled_integration, emulator
+):
+    from records.models import RecordLink
+    from records.services import record_link_create
+    from sync.models import InboundEvent, IssueLinkMirror
+
+    _relates_and_contains_to_relates(enabled_integration)
+    a = make_record(workspace, "feature", "A")
+    b = make_record(workspace, "feature", "B")
+    drain(enabled_integration)
+
+    def link_created_body(jira_link_id, type_id, inward_key, outward_key):
+        return {
+            "timestamp": int(time.time() * 1000),
+            "webhookEvent": "issuelink_created",
+            "issueLink": {
+                "id": int(jira_link_id),
+                "sourceIssueId": int(emulator.get_issue(inward_key)["id"]),
+                "destinationIssueId": int(emulator.get_issue(outward_key)["id"]),
+                "issueLinkType": {
+                    "id": int(type_id),
+                    "name": "Blocks",
+                    "inwardName": "is blocked by",
+                    "outwardName": "blocks",
+                    "isSubTaskLinkType": False,
+                    "isSystemLinkType": False,
+                },
+                "systemLink": False,
+            },
+        }
+
+    delivered = _webhook_first(
+        monkeypatch, enabled_integration, "create_issue_link", link_created_body
+    )
+    blocks = record_link_create(source=a, target=b, link_type="blocks")
+    drain(enabled_integration)
+
+    assert [e.event_type for e in delivered] == ["issuelink_created"]
+    assert delivered[0].status == InboundEvent.Status.PROCESSED, delivered[0].last_error
+    assert list(RecordLink.objects.values_list("pk", flat=True)) == [blocks.pk]
+    mirror = IssueLinkMirror.objects.get(integration=enabled_integration)
+    assert mirror.record_link_id == blocks.pk
+    assert len(emulator.state.links) == 1
+    assert str(next(iter(emulator.state.links))) == mirror.jira_link_id
+    entry = OutboxEntry.objects.get(action="create_link")
+    assert entry.status == OutboxEntry.Status.SENT, entry.last_error

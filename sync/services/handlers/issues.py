@@ -18,13 +18,15 @@ from records.models import Record
 from records.services import record_update
 from records.workflows import status_label
 
-from ...models import ImportCandidate, IssueLinkMirror, SyncLogEntry
+from ...models import ImportCandidate, IssueLinkMirror, JiraLink, SyncLogEntry
 from ..log import sync_log
+from ..sender import marker_record_id
 from .common import (
     Context,
     Ignore,
     advance,
     as_dict,
+    browse_url,
     check_order,
     deleted_in_jira,
     integrated_parent,
@@ -179,11 +181,52 @@ def _unlinked_issue(ctx: Context, issue: dict, *, created: bool) -> None:
         accept_candidate(candidate=candidate, user=None, jira=ctx.jira, event=ctx.event)
 
 
+def adopt_our_issue(ctx: Context, issue: dict) -> JiraLink | None:
+    """An issue WE created whose webhook beat the outbound side's commit of its JiraLink:
+    our marker label (``rjs-<this integration>-<record id>``) names the record, so link it
+    now instead of offering it as an import candidate (or importing a duplicate). Idempotent
+    with the outbound side's save of the same link. None when the issue is not ours: no
+    marker of this integration, a record of another workspace, or a record already linked to
+    another issue (a clone in Jira copies the labels)."""
+    jira_id = str(issue.get("id") or "")
+    record_id = marker_record_id(ctx.integration.id, issue_fields(issue).get("labels"))
+    if record_id is None or not jira_id or deleted_in_jira(ctx.integration, jira_id):
+        return None
+    record = Record.objects.filter(pk=record_id, workspace_id=ctx.integration.workspace_id).first()
+    if record is None:
+        return None
+    key = str(issue.get("key") or "")[:40]
+    link, created = JiraLink.objects.get_or_create(
+        integration=ctx.integration,
+        record=record,
+        defaults={
+            "jira_kind": JiraLink.JiraKind.ISSUE,
+            "jira_id": jira_id,
+            "jira_key": key,
+            "jira_url": browse_url(ctx.integration, key),
+        },
+    )
+    if link.jira_kind != JiraLink.JiraKind.ISSUE or link.jira_id != jira_id:
+        return None
+    if created:
+        _log(
+            ctx,
+            SyncLogEntry.Level.INFO,
+            f"{key or issue_label(issue)} is {record.reference}'s issue (its marker label): "
+            "linked before the send finished.",
+            record=record,
+            key=key,
+        )
+    return link
+
+
 def handle_issue_created(ctx: Context) -> None:
     issue = _issue(ctx)
     link = issue_link_for(ctx.integration, issue.get("id"), lock=True)
+    if link is None:
+        link = adopt_our_issue(ctx, issue)
     if link is not None:
-        # The echo of our own create: the outbound side made the link.
+        # The echo of our own create: the outbound side made (or will keep) the link.
         advance(ctx.event, link, key=str(issue.get("key") or ""))
         return
     _unlinked_issue(ctx, issue, created=True)
@@ -206,6 +249,8 @@ def _project_moved(ctx: Context, fields: dict, key: str, record: Record) -> None
 def handle_issue_updated(ctx: Context) -> None:
     issue = _issue(ctx)
     link = issue_link_for(ctx.integration, issue.get("id"), lock=True)
+    if link is None:
+        link = adopt_our_issue(ctx, issue)
     if link is None:
         _unlinked_issue(ctx, issue, created=False)
         return

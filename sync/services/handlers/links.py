@@ -154,8 +154,9 @@ def handle_issuelink_created(ctx: Context) -> None:
     symmetric = _is_symmetric(link_type)
     echo = _our_unmirrored_link(ctx, source_rec, dest_rec, type_id, symmetric)
     if echo is not None:
-        IssueLinkMirror.objects.create(
-            integration=ctx.integration, record_link=echo, jira_link_id=jira_link_id
+        # The outbound side may be saving this mirror at the same moment: either one wins.
+        IssueLinkMirror.objects.get_or_create(
+            integration=ctx.integration, jira_link_id=jira_link_id, defaults={"record_link": echo}
         )
         return
     rel = relationship_for_incoming(ctx.integration, source_rec.kind, type_id, OUTWARD)
