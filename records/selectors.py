@@ -36,7 +36,8 @@ RECORD_RELATED = ("workspace", "assignee", "initiative", "release", "epic", "fea
 
 def record_base_queryset() -> QuerySet[Record]:
     return Record.objects.select_related(*RECORD_RELATED).prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.order_by("name"))
+        Prefetch("tags", queryset=Tag.objects.order_by("name")),
+        "jira_links",
     )
 
 

@@ -74,7 +74,15 @@ COMMON_FIELDS = [
     "estimate_minutes",
     "story_points",
 ]
-TRAILING_FIELDS = ["created_by", "created_at", "updated_at"]
+TRAILING_FIELDS = ["jira", "created_by", "created_at", "updated_at"]
+
+
+class JiraIssueRefSerializer(serializers.Serializer):
+    integration = serializers.IntegerField(source="integration_id")
+    key = serializers.CharField(source="jira_key", help_text="Empty for a Jira version.")
+    url = serializers.CharField(source="jira_url")
+    last_synced_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField()
 
 
 class RecordSerializer(ServiceModelSerializer):
@@ -119,6 +127,11 @@ class RecordSerializer(ServiceModelSerializer):
     release_summary = _parent_summary("release")
     epic_summary = _parent_summary("epic")
     feature_summary = _parent_summary("feature")
+    # The Jira issue (or version) of the record in each integration, read-only. The sync
+    # engine owns the links (sync.JiraLink); record lists prefetch them in one query.
+    jira = JiraIssueRefSerializer(
+        source="jira_links", many=True, read_only=True, help_text="Its Jira issue per integration."
+    )
 
     class Meta:
         model = Record

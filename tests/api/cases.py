@@ -277,7 +277,7 @@ class RecordResourceCases:
 
         few, many = queries_for(3), queries_for(30)
         assert few == many
-        assert many <= 4  # key lookup, count, page, tags
+        assert many <= 5  # key lookup, count, page, tags, Jira links
 
 
 class WithParentsCases:

@@ -125,3 +125,33 @@ def test_generic_records_are_read_only(owner_api, tree):
     response = owner_api.patch(f"/api/v1/records/{release.pk}/", {"name": "x"}, format="json")
     assert response.status_code == 405
     assert response.json()["error"]["message"]
+
+
+def test_a_record_shows_its_jira_issue_per_integration(owner_api, workspace):
+    from integrations.models import Integration
+    from sync.models import JiraLink
+
+    feature = make_record(workspace, "feature")
+    integration = Integration.objects.create(
+        account=workspace.account, workspace=workspace, name="Jira"
+    )
+    JiraLink.objects.create(
+        integration=integration,
+        record=feature,
+        jira_kind="issue",
+        jira_id="10001",
+        jira_key="DEMO-7",
+        jira_url="https://example.atlassian.net/browse/DEMO-7",
+    )
+    body = owner_api.get(f"/api/v1/features/{feature.pk}/").json()
+    assert body["jira"] == [
+        {
+            "integration": integration.pk,
+            "key": "DEMO-7",
+            "url": "https://example.atlassian.net/browse/DEMO-7",
+            "last_synced_at": None,
+            "last_error": "",
+        }
+    ]
+    listed = owner_api.get("/api/v1/features/").json()["results"]
+    assert listed[0]["jira"][0]["key"] == "DEMO-7"
