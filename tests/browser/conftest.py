@@ -32,6 +32,20 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "pw-Secret-123"
 
 
+def readme_screenshot(page, name: str) -> Path:
+    """A screenshot the README shows. Written to test-artifacts/ on every run, and over the
+    committed docs/screenshots/<name>.png only with UPDATE_README_SCREENSHOTS=1, so a test
+    run never leaves the work tree changed."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    target = SCREENSHOTS / f"readme-{name}.png"
+    page.screenshot(path=str(target))
+    if os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
+        docs = ROOT / "docs" / "screenshots"
+        docs.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(docs / f"{name}.png"))
+    return target
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as playwright:

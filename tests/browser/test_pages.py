@@ -5,7 +5,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from records.models import Record, RecordLink
-from tests.browser.conftest import ROOT, log_in
+from tests.browser.conftest import log_in, readme_screenshot
 from tests.factories import make_record
 
 pytestmark = pytest.mark.browser
@@ -153,11 +153,9 @@ def test_phone_width_has_no_horizontal_scroll(logged_in_page, roadmap):
 
 
 def test_readme_screenshot_of_the_demo_workspace(page, transactional_db):
-    """Writes docs/screenshots/workspace.png, the README's screenshot, from seed_demo's data."""
+    """The README's screenshot of the demo workspace (see readme_screenshot)."""
     call_command("seed_demo")
     log_in(page, "demo", "demo-pass-2026")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Mobile App")
-    target = ROOT / "docs" / "screenshots" / "workspace.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(target))
+    target = readme_screenshot(page, "workspace")
     assert target.stat().st_size > 20_000

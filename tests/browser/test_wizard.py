@@ -2,7 +2,8 @@
 empty to enabled (with send all and its progress), both orders of adding release and feature
 rows, the record links modal and its saved order, Reload configuration keeping mappings, a
 wrong token in plain words, and resuming a half-done wizard. Each step's screenshot goes to
-test-artifacts/screenshots/wizard-<step>.png; the Mappings one also to docs/screenshots/."""
+test-artifacts/screenshots/wizard-<step>.png; the Mappings one is the README's (see
+readme_screenshot)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from integrations.services.integrations import (
 )
 from integrations.services.record_mappings import mappings_apply_defaults
 from jira_emulator import JiraEmulator
-from tests.browser.conftest import ROOT, SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, readme_screenshot
 from tests.factories import make_record
 
 pytestmark = pytest.mark.browser
@@ -130,9 +131,7 @@ def test_the_whole_wizard_from_empty_to_enabled(logged_in_page, member, jira, ce
     expect(row(page, "feature").locator(".linked-to")).to_contain_text("Releases via Fix versions")
     expect(row(page, "feature").locator(".linked-to")).to_contain_text("Epics via Parent")
     page.set_viewport_size({"width": 1280, "height": 900})
-    docs = ROOT / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(docs / "mappings.png"))
+    readme_screenshot(page, "mappings")
     shot(page, "mappings")
     page.get_by_role("button", name="Save and continue").click()
 
