@@ -105,6 +105,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     use_bench_database()
 
+    from django.db import connection
     from django.test import Client
 
     from accounts.models import Workspace
@@ -119,6 +120,8 @@ def main() -> None:
             account=account, name=f"W{size}", prefix=f"B{size}"[:10]
         )
         populate(workspace, user, size)
+        with connection.cursor() as cursor:  # as autovacuum would after a bulk load
+            cursor.execute("ANALYZE")
         api = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
         page = Client()
         page.force_login(user)

@@ -225,7 +225,10 @@ class TenantScopedMixin:
         raise NotImplementedError
 
     def scope_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
-        return queryset.filter(**{f"{self.account_field}__memberships__user": self.request.user})
+        # An IN over the user's account ids (a small subquery the planner hashes), not a join
+        # through memberships, which PostgreSQL may run once per row on large tables.
+        accounts = Membership.objects.filter(user=self.request.user).values("account_id")
+        return queryset.filter(**{f"{self.account_field}_id__in": accounts})
 
     def get_queryset(self):
         queryset = self.base_queryset()

@@ -41,42 +41,6 @@ def record_base_queryset() -> QuerySet[Record]:
     )
 
 
-def record_list(
-    *,
-    user: AbstractBaseUser,
-    kind: str | None = None,
-    workspace_id: int | None = None,
-    release_id: int | None = None,
-    epic_id: int | None = None,
-    initiative_id: int | None = None,
-    feature_id: int | None = None,
-    status: str | None = None,
-    tag: str | None = None,
-    search: str | None = None,
-) -> QuerySet[Record]:
-    qs = record_base_queryset().filter(workspace__in=workspace_list_for_user(user=user))
-    if kind:
-        qs = qs.filter(kind=kind)
-    if workspace_id:
-        qs = qs.filter(workspace_id=workspace_id)
-    if release_id:
-        qs = qs.filter(release_id=release_id)
-    if epic_id:
-        qs = qs.filter(epic_id=epic_id)
-    if initiative_id:
-        qs = qs.filter(initiative_id=initiative_id)
-    if feature_id:
-        qs = qs.filter(feature_id=feature_id)
-    if status:
-        qs = qs.filter(status=status)
-    if tag:
-        qs = qs.filter(tags__name__iexact=tag)
-    if search:
-        search = search.strip()
-        qs = qs.filter(Q(name__icontains=search) | Q(reference__iexact=search))
-    return qs.order_by("kind", "number", "id")
-
-
 def record_get(*, user: AbstractBaseUser, record_id: int) -> Record | None:
     return (
         record_base_queryset()
@@ -94,19 +58,6 @@ def record_children(*, record: Record) -> QuerySet[Record]:
     if record.kind == RecordKind.REQUIREMENT:
         return Record.objects.none()
     return record_base_queryset().filter(**{record.kind: record}).order_by("kind", "number")
-
-
-def record_link_list(
-    *, user: AbstractBaseUser, workspace_id: int | None = None, record_id: int | None = None
-) -> QuerySet[RecordLink]:
-    qs = RecordLink.objects.select_related("source", "target", "workspace").filter(
-        workspace__in=workspace_list_for_user(user=user)
-    )
-    if workspace_id:
-        qs = qs.filter(workspace_id=workspace_id)
-    if record_id:
-        qs = qs.filter(Q(source_id=record_id) | Q(target_id=record_id))
-    return qs.order_by("id")
 
 
 @dataclass

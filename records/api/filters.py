@@ -6,9 +6,10 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from records.kinds import RecordKind, kind_label, parent_kinds_of
-from records.models import Record, RecordLink
+from records.models import Record, RecordLink, Tag
 from records.workflows import statuses_for
 
 # Ids are 64-bit; a bigger number matches nothing (and must not reach the database driver).
@@ -33,14 +34,25 @@ def _search(queryset, name, value):
     return queryset.filter(Q(name__icontains=value) | Q(reference__iexact=value))
 
 
+def _tagged(queryset, name, value):
+    """Records carrying the tag, any case. Matches Lower(name) so the (workspace, lower name)
+    unique index serves it, and filters by record id instead of joining tags into the list
+    (a join that made PostgreSQL probe the tag table once per record)."""
+    value = (value or "").strip().lower()
+    if not value:
+        return queryset
+    tagged = Record.tags.through.objects.filter(
+        tag__in=Tag.objects.annotate(lname=Lower("name")).filter(lname=value)
+    ).values("record_id")
+    return queryset.filter(pk__in=tagged)
+
+
 class RecordFilterSet(django_filters.FilterSet):
     """Filters shared by every record type; parent filters are added per type."""
 
     workspace = IdFilter(field_name="workspace_id", help_text="Workspace id.")
     status = django_filters.CharFilter(help_text="Workflow status key.")
-    tag = django_filters.CharFilter(
-        field_name="tags__name", lookup_expr="iexact", help_text="Tag name (any case)."
-    )
+    tag = django_filters.CharFilter(method=_tagged, help_text="Tag name (any case).")
     q = django_filters.CharFilter(
         method=_search, help_text="Text in the name, or the exact reference (e.g. APP-12)."
     )
