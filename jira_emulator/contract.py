@@ -14,7 +14,7 @@ Notes:
 * Security is not what is checked here: a dummy basic ``Authorization``
   header is supplied, so PAT/Bearer exchanges validate too.
 * A few operations the product uses are missing from the subset spec (bulk
-  create, transitions, admin webhook registration); see ``OUTSIDE_SPEC``.
+  create, transitions, admin webhook registration, user search); see ``OUTSIDE_SPEC``.
   They raise unless ``allow_outside_spec=True``.
 * The spec is located at ``../shared/jira/`` next to the repository, or at
   ``$JIRA_OPENAPI_SPEC``.
@@ -53,6 +53,9 @@ OUTSIDE_SPEC: set[tuple[str, str]] = {
     ("GET", "/rest/webhooks/1.0/webhook"),
     ("GET", "/rest/webhooks/1.0/webhook/{id}"),
     ("DELETE", "/rest/webhooks/1.0/webhook/{id}"),
+    # User search, to send assignees (matched by email when Jira shows it, else by display
+    # name). Cloud's ``?query=``; Data Center's ``?username=`` answers with ``name``.
+    ("GET", "/rest/api/3/user/search"),
 }
 
 

@@ -121,13 +121,29 @@ class JiraEmulator:
         api_token: str | None = None,
         pat: str | None = None,
         can_browse: bool | Iterable[str] = True,
+        *,
+        active: bool = True,
+        email_visible: bool = True,
+        username: str = "",
     ) -> str:
-        """Add a user whose credentials the API accepts; returns the accountId.
+        """Add a user (whose credentials, if given, the API accepts); returns the accountId.
 
         ``can_browse``: True (all projects), False (none) or the project keys
-        the user may browse. Others answer 404 as Jira does.
+        the user may browse. Others answer 404 as Jira does. ``email_visible``
+        False hides the email from answers, as Jira Cloud's profile visibility
+        does; ``username`` is the Data Center ``name`` (default: the email's
+        local part).
         """
-        return self.state.add_user(email, display_name, api_token, pat, can_browse)
+        return self.state.add_user(
+            email,
+            display_name,
+            api_token,
+            pat,
+            can_browse,
+            active=active,
+            email_visible=email_visible,
+            username=username,
+        )
 
     def set_can_browse(self, account_id: str, can_browse: bool | Iterable[str]) -> None:
         self.state.set_can_browse(account_id, can_browse)

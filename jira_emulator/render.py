@@ -170,10 +170,10 @@ class Renderer:
             "accountType": "atlassian",
             "avatarUrls": self.avatars("user", 10122),
             "displayName": u.display_name,
-            "active": True,
+            "active": u.active,
             "timeZone": u.time_zone,
         }
-        if with_email:
+        if with_email and u.email_visible:
             out["emailAddress"] = u.email
         return out
 

@@ -170,6 +170,7 @@ def _rules() -> list[Rule]:
         ("POST", "/issueLink", "link_create"),
         ("GET", "/issueLink/<lid>", "link_get"),
         ("DELETE", "/issueLink/<lid>", "link_delete"),
+        ("GET", "/user/search", "user_search"),
         ("GET", "/search/jql", "search"),
         ("POST", "/search/jql", "search"),
         ("GET", "/webhook", "dynamic_webhook"),
@@ -334,6 +335,27 @@ class JiraApp:
         body = ctx.r.user(ctx.user)
         body["locale"] = "en_US"
         body["expand"] = "groups,applicationRoles"
+        return json_response(body)
+
+    def ep_user_search(self, ctx: Ctx) -> Response:
+        """Cloud: ``?query=`` (matched on display name and email); Data Center:
+        ``?username=``, and its users carry ``name`` (the username) and ``key``. A plain
+        list, paged by startAt / maxResults."""
+        username = ctx.req.args.get("username")
+        query = ctx.req.args.get("query") if username is None else username
+        if not (query or "").strip():
+            raise JiraError(
+                400, ["One of 'query', 'accountId' or 'property' query parameters is required."]
+            )
+        start = _int_arg(ctx.req, "startAt", 0)
+        size = _int_arg(ctx.req, "maxResults", 50)
+        users = ctx.r.store.search_users(query)[start : start + size]
+        body = []
+        for u in users:
+            out = ctx.r.user(u)
+            if username is not None:
+                out.update({"name": u.name, "key": u.name})
+            body.append(out)
         return json_response(body)
 
     def ep_server_info(self, ctx: Ctx) -> Response:

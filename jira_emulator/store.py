@@ -121,6 +121,15 @@ class User:
     # True: every project; False: none; a set: only these project keys.
     can_browse: bool | set[str] = True
     time_zone: str = "UTC"
+    active: bool = True
+    # Jira Cloud shows a user's email only if they allow it (profile visibility).
+    email_visible: bool = True
+    # Data Center's username (``name``); defaults to the email's local part.
+    username: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.username or self.email.split("@", 1)[0]
 
     def browses(self, project_key: str) -> bool:
         if isinstance(self.can_browse, bool):
@@ -299,13 +308,45 @@ class Store:
         pat: str | None = None,
         can_browse: bool | Iterable[str] = True,
         account_id: str | None = None,
+        *,
+        active: bool = True,
+        email_visible: bool = True,
+        username: str = "",
     ) -> str:
         with self.lock:
             n = self._next("user")
             account_id = account_id or f"5b10ac8d82e05b22cc7d{n:04d}"
             browse = can_browse if isinstance(can_browse, bool) else {k.upper() for k in can_browse}
-            self.users[account_id] = User(account_id, email, display_name, api_token, pat, browse)
+            self.users[account_id] = User(
+                account_id,
+                email,
+                display_name,
+                api_token,
+                pat,
+                browse,
+                active=active,
+                email_visible=email_visible,
+                username=username,
+            )
             return account_id
+
+    def search_users(self, query: str) -> list[User]:
+        """GET /user/search: users whose display name, email (hidden or not: Jira matches on
+        it but does not show it) or username starts with the query, or one of whose display
+        name words does; case-insensitive. Ordered by display name."""
+        q = query.strip().casefold()
+        if not q:
+            return []
+        with self.lock:
+            found = [
+                u
+                for u in self.users.values()
+                if u.display_name.casefold().startswith(q)
+                or any(w.startswith(q) for w in u.display_name.casefold().split())
+                or u.email.casefold().startswith(q)
+                or u.name.casefold().startswith(q)
+            ]
+        return sorted(found, key=lambda u: (u.display_name.casefold(), u.account_id))
 
     def set_can_browse(self, account_id: str, can_browse: bool | Iterable[str]) -> None:
         with self.lock:
@@ -588,6 +629,11 @@ class Store:
                 account = (
                     value.get("accountId") or value.get("id") if isinstance(value, dict) else None
                 )
+                if account is None and isinstance(value, dict) and value.get("name"):
+                    # Data Center names users by username.
+                    account = next(
+                        (a for a, u in self.users.items() if u.name == value["name"]), None
+                    )
                 if account == "-1":  # Jira: "-1" means automatic (the project lead here)
                     account = project.lead
                 if account is None or account not in self.users:

@@ -131,6 +131,9 @@ class Sender:
         self._project_id = str((self.configuration.get("project") or {}).get("id") or "")
         self._project_id = self.project.id or self._project_id
         self._transitions: dict[str, list[dict]] = {}
+        # Jira users by the email or name searched, for this Sender's batch: a send all of
+        # thousands of features searches once per distinct assignee, not once per record.
+        self._users: dict[str, dict | None] = {}
 
     # -- small facts ---------------------------------------------------------------------
 
@@ -177,6 +180,15 @@ class Sender:
             if status.get("category") == "new" and (not types or issue_type_id in types):
                 return str(status.get("id"))
         return None
+
+    def find_jira_user(self, query: str) -> dict | None:
+        """The ``user_resolver`` for record_to_jira_fields: the Jira user an email (or, asked
+        next, a display name) names, searched once per batch. Jira errors propagate (a rate
+        limit is retried with the entry)."""
+        key = (query or "").strip().casefold()
+        if key not in self._users:
+            self._users[key] = self.client.find_user(query) if key else None
+        return self._users[key]
 
     def link_of(self, record: Record) -> JiraLink | None:
         return JiraLink.objects.filter(integration=self.integration, record=record).first()
@@ -294,7 +306,7 @@ class Sender:
             mapping.field_mappings.all(),
             on_create=on_create,
             api_version=getattr(self.client, "api_version", 3),
-            user_resolver=lambda _query: None,  # no user search in the client yet
+            user_resolver=self.find_jira_user,
         )
         fields = dict(result.fields)
         status = result.status

@@ -465,3 +465,30 @@ def test_requests_log_counts_calls(api, emu):
         ("POST", "/rest/api/3/issue", 201),
     ]
     assert log[2][3]["fields"]["summary"] == "S"
+
+
+def test_user_search_cloud_query_and_data_center_username(emu, api, api2):
+    ada = emu.add_user(email="ada@example.com", display_name="Ada Lovelace")
+    emu.add_user(email="hidden@example.com", display_name="Grace Hopper", email_visible=False)
+    emu.add_user(email="gone@example.com", display_name="Ada Gone", active=False)
+
+    found = api.get("/user/search", params={"query": "ada@example.com"}).json()
+    assert [(u["accountId"], u["emailAddress"], u["active"]) for u in found] == [
+        (ada, "ada@example.com", True)
+    ]
+    assert "name" not in found[0]
+    # Matched on a hidden email, but the email is not shown.
+    hidden = api.get("/user/search", params={"query": "hidden@example.com"}).json()
+    assert [u["displayName"] for u in hidden] == ["Grace Hopper"]
+    assert "emailAddress" not in hidden[0]
+    by_name = api.get("/user/search", params={"query": "ada"}).json()
+    assert [(u["displayName"], u["active"]) for u in by_name] == [
+        ("Ada Gone", False),
+        ("Ada Lovelace", True),
+    ]
+    # Data Center: ?username=, and users carry their username as name.
+    dc = api2.get("/user/search", params={"username": "ada"}).json()
+    assert ("ada", "Ada Lovelace") in [(u["name"], u["displayName"]) for u in dc]
+    resp = api.get("/user/search")
+    assert resp.status_code == 400
+    assert resp.json()["errorMessages"]

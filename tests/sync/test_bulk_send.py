@@ -114,3 +114,29 @@ def test_send_all_after_a_crash_adopts_what_was_created(workspace, emulator):
     assert len(issues_of_project(emulator)) == 3  # adopted, not created again
     assert not calls(emulator, "POST", "/issue/bulk")
     assert JiraLink.objects.filter(integration=integration).count() == 3
+
+
+def test_send_all_searches_each_assignee_once(workspace, emulator):
+    from tests.factories import add_member, make_user
+
+    ada = emulator.add_user(email="ada@example.com", display_name="Ada Lovelace")
+    bob = emulator.add_user(email="bob@example.com", display_name="Bob Builder")
+    people = [
+        add_member(workspace.account, make_user(name, email=f"{name}@example.com"))
+        for name in ("ada", "bob")
+    ]
+    features = [
+        make_record(workspace, "feature", f"F{i}", assignee=people[i % 2]) for i in range(60)
+    ]
+    integration = make_enabled_integration(workspace, emulator)
+
+    job = bulk_send_start(integration=integration)
+    bulk_send_run(job_id=job.id)
+
+    job.refresh_from_db()
+    assert (job.status, job.sent, job.failed) == ("finished", 60, 0)
+    assert len(calls(emulator, "GET", "/user/search")) <= 2
+    links = {link.record_id: link.jira_key for link in JiraLink.objects.all()}
+    by_key = {i.key: i for i in issues_of_project(emulator)}
+    assert [by_key[links[f.id]].assignee for f in features[:4]] == [ada, bob, ada, bob]
+    assert {i.assignee for i in by_key.values()} == {ada, bob}

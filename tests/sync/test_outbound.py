@@ -453,3 +453,47 @@ def test_issuelink_created_webhook_before_our_mirror_is_saved_makes_one_of_each(
     assert str(next(iter(emulator.state.links))) == mirror.jira_link_id
     entry = OutboxEntry.objects.get(action="create_link")
     assert entry.status == OutboxEntry.Status.SENT, entry.last_error
+
+
+# -- assignees ---------------------------------------------------------------------------------
+
+
+def test_assignee_goes_to_the_jira_user_with_that_email(enabled_integration, workspace, emulator):
+    from tests.factories import add_member, make_user
+
+    ada = emulator.add_user(email="ada@example.com", display_name="Ada Lovelace")
+    feature = make_record(
+        workspace,
+        "feature",
+        "Assigned",
+        assignee=add_member(workspace.account, make_user("ada", email="ada@example.com")),
+    )
+    drain(enabled_integration)
+
+    issue = emulator.get_issue(JiraLink.objects.get(record=feature).jira_key)
+    assert issue["fields"]["assignee"]["accountId"] == ada
+    assert len(calls(emulator, "GET", "/user/search")) == 1
+    assert not SyncLogEntry.objects.filter(level="warning").exists()
+
+
+def test_assignee_with_no_jira_user_is_a_warning_and_the_issue_is_still_created(
+    enabled_integration, workspace, emulator
+):
+    from tests.factories import add_member, make_user
+
+    feature = make_record(
+        workspace,
+        "feature",
+        "Nobody there",
+        assignee=add_member(workspace.account, make_user("zed", email="zed@example.com")),
+    )
+    drain(enabled_integration)
+
+    link = JiraLink.objects.get(record=feature)
+    assert emulator.get_issue(link.jira_key)["fields"]["assignee"] is None
+    warning = SyncLogEntry.objects.get(integration=enabled_integration, level="warning")
+    assert warning.message == (
+        f"{feature.reference}: No Jira user matches Zed by email or display name; the "
+        "assignee was not sent."
+    )
+    assert OutboxEntry.objects.get(record=feature).status == OutboxEntry.Status.SENT

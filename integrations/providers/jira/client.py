@@ -70,6 +70,7 @@ ISSUE_TRANSITIONS = "/rest/api/{v}/issue/{issue}/transitions"
 ISSUE_LINK_CREATE = "/rest/api/{v}/issueLink"
 ISSUE_LINK = "/rest/api/{v}/issueLink/{link_id}"
 SEARCH_JQL = "/rest/api/{v}/search/jql"
+USER_SEARCH = "/rest/api/{v}/user/search"  # not in the subset spec (contract.OUTSIDE_SPEC)
 WEBHOOKS = "/rest/api/{v}/webhook"  # Connect / OAuth 2.0 apps only: 403 for users
 ADMIN_WEBHOOKS = "/rest/webhooks/1.0/webhook"  # what a Jira admin's credentials can register
 ADMIN_WEBHOOK = "/rest/webhooks/1.0/webhook/{webhook_id}"
@@ -492,6 +493,37 @@ class JiraClient:
         logger.warning("jira %s: stopped after %s pages", operation, max_pages)
 
     # --- operations: site and user -----------------------------------------------------------
+
+    def search_users(self, query: str, *, max_results: int = 20) -> list[dict[str, Any]]:
+        """Users matching ``query`` (an email or a name): Cloud's ``?query=``, Data Center's
+        ``?username=`` (its users carry ``name``). Jira Cloud leaves ``emailAddress`` out
+        unless the user lets it be seen, so see ``find_user`` for matching."""
+        param = "username" if isinstance(self.session.auth, JiraBearerAuth) else "query"
+        data = self._request(
+            "GET",
+            self._url(USER_SEARCH),
+            params={param: query, "maxResults": max_results},
+            operation="search_users",
+        )
+        return [u for u in self._list(data, "search_users") if isinstance(u, dict)]
+
+    def find_user(self, query: str) -> dict[str, Any] | None:
+        """The one active user ``query`` names: by ``emailAddress`` when the query is an email
+        (a user whose email Jira hides cannot be confirmed this way: look them up by display
+        name), else by exact display name. None when no user, or more than one, matches."""
+        query = (query or "").strip()
+        if not query:
+            return None
+        wanted = query.casefold()
+        by_email = "@" in query
+        matches = [
+            u
+            for u in self.search_users(query)
+            if u.get("active", True) is not False
+            and str(u.get("emailAddress" if by_email else "displayName") or "").strip().casefold()
+            == wanted
+        ]
+        return matches[0] if len(matches) == 1 else None
 
     def myself(self) -> dict[str, Any]:
         return self._dict(self._request("GET", self._url(MYSELF), operation="myself"), "myself")

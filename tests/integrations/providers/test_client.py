@@ -550,3 +550,33 @@ def test_the_spec_check_applied_after_every_test_catches_bad_requests():
     # Deprecated operations count as problems too (GET /search, GET /issue/createmeta, ...).
     assert spec_problems([("GET", "/rest/api/3/search", {"jql": "x"}, None, 200)])
     assert spec_problems([("GET", "/rest/api/3/made/up", {}, None, 404)])
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def test_find_user_by_email_when_shown_else_by_exact_display_name(emu, client):
+    ada = emu.add_user(email="ada@example.com", display_name="Ada Lovelace")
+    grace = emu.add_user(email="grace@example.com", display_name="Grace", email_visible=False)
+    emu.add_user(email="graceful@example.com", display_name="Graceful", email_visible=False)
+    emu.add_user(email="old@example.com", display_name="Old Timer", active=False)
+
+    assert client.find_user("ADA@example.com")["accountId"] == ada
+    # Jira hides Grace's email: the email lookup cannot confirm her, her exact name can.
+    assert client.find_user("grace@example.com") is None
+    assert client.find_user("Grace")["accountId"] == grace
+    assert client.find_user("Ada") is None  # a prefix is not a display name
+    assert client.find_user("Old Timer") is None  # deactivated: cannot be assigned
+    assert client.find_user("nobody@example.com") is None
+    assert client.find_user("  ") is None
+    searched = [q for m, p, q, *_ in emu.requests_log if p.endswith("/user/search")]
+    assert {"query": "grace@example.com", "maxResults": "20"} in searched
+
+
+def test_search_users_data_center_form(emu, dc_client, jira_user):
+    emu.add_user(email="dc.ada@example.com", display_name="DC Ada", username="dcada")
+    users = dc_client.search_users("dcada")
+    assert [(u["name"], u["displayName"]) for u in users] == [("dcada", "DC Ada")]
+    assert dc_client.find_user("DC Ada")["name"] == "dcada"
+    searched = [(p, q) for m, p, q, *_ in emu.requests_log if p.endswith("/user/search")]
+    assert searched[0] == ("/rest/api/2/user/search", {"username": "dcada", "maxResults": "20"})
