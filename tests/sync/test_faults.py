@@ -105,11 +105,12 @@ def broker_down(tmp_path):
     from mappings_site.celery import app
 
     amqp = app.amqp
-    url = app.conf.broker_url
+    url, write_url = app.conf.broker_url, app.conf.broker_write_url
     options = dict(app.conf.broker_transport_options or {})
     saved = (app.pool, amqp.producer_pool)
     if url.startswith("redis"):
-        app.conf.broker_url = "redis://127.0.0.1:1/15"
+        # Celery copies broker_url into broker_write_url when configured: publishing reads that.
+        app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/15"
     else:
         blocker = tmp_path / "not-a-folder"
         blocker.write_text("")
@@ -120,7 +121,7 @@ def broker_down(tmp_path):
     finally:
         with contextlib.suppress(Exception):
             amqp.producer_pool.connections.force_close_all()
-        app.conf.broker_url = url
+        app.conf.broker_url, app.conf.broker_write_url = url, write_url
         app.conf.broker_transport_options = options
         app._pool, amqp._producer_pool = saved
 
