@@ -502,61 +502,39 @@ class ValuePair:
     jira_value_name: str
 
 
-def default_status_pairs(kind: str, target: str, configuration: dict) -> list[ValuePair]:
-    """Status value map by category: every local status goes to the first Jira status of its
-    category; Jira statuses left over come back as the first local status of theirs."""
-    local = statuses_for(kind)
-    if target == VERSION:
-        # A version has no status, only its released flag.
-        return [
-            ValuePair(s.key, flag, flag)
-            for s in local
-            if s.key != "cancelled"
-            for flag in ["true" if s.category == "done" else "false"]
-        ]
-    statuses = configuration.get("statuses") or []
-    by_category: dict[str, list[dict]] = {}
-    for status in statuses:
-        by_category.setdefault(status.get("category", ""), []).append(status)
-    pairs: list[ValuePair] = []
-    used: set[str] = set()
-    for status in local:
-        candidates = by_category.get(STATUS_CATEGORY_TO_JIRA[status.category]) or []
-        if candidates:
-            jira = candidates[0]
-            pairs.append(ValuePair(status.key, str(jira["id"]), str(jira["name"])))
-            used.add(str(jira["id"]))
-    for status in statuses:
-        if str(status.get("id")) in used:
-            continue
-        for ours, theirs in STATUS_CATEGORY_TO_JIRA.items():
-            if theirs == status.get("category"):
-                first_local = next((s for s in local if s.category == ours), None)
-                if first_local:
-                    pairs.append(ValuePair(first_local.key, str(status["id"]), status["name"]))
-                    used.add(str(status["id"]))
-                break
-    return pairs
+def version_status_pairs(kind: str) -> list[ValuePair]:
+    """A version has no status, only its released flag: done statuses <-> released."""
+    return [
+        ValuePair(s.key, flag, flag)
+        for s in statuses_for(kind)
+        if s.key != "cancelled"
+        for flag in ["true" if s.category == "done" else "false"]
+    ]
 
 
 # -- first match wins ------------------------------------------------------------------------
 
 
 def value_to_jira(pairs: Sequence[ValuePair], local_value: str) -> ValuePair | None:
-    for pair in pairs:
-        if pair.local_value == local_value:
-            return pair
-    return None
+    """The first pair for our value (any case)."""
+    wanted = (local_value or "").strip().casefold()
+    if not wanted:
+        return None
+    return next((p for p in pairs if p.local_value.strip().casefold() == wanted), None)
 
 
 def value_from_jira(
     pairs: Sequence[ValuePair], *, jira_id: str = "", jira_name: str = ""
 ) -> ValuePair | None:
-    for pair in pairs:
-        if jira_id and pair.jira_value_id and pair.jira_value_id == str(jira_id):
-            return pair
-        if jira_name and pair.jira_value_name.lower() == jira_name.lower():
-            return pair
+    """The first pair for Jira's value: by id over all pairs first (ids are exact), then by
+    name, any case."""
+    if jira_id:
+        found = next((p for p in pairs if p.jira_value_id and p.jira_value_id == jira_id), None)
+        if found:
+            return found
+    if jira_name:
+        wanted = jira_name.strip().casefold()
+        return next((p for p in pairs if p.jira_value_name.strip().casefold() == wanted), None)
     return None
 
 

@@ -204,23 +204,6 @@ def relationship_for_incoming(
     return pair.ref if pair else None
 
 
-def _value_pairs(field_mapping: FieldMapping) -> list[rules.ValuePair]:
-    return [
-        rules.ValuePair(v.local_value, v.jira_value_id, v.jira_value_name)
-        for v in field_mapping.value_mappings.all()
-    ]
-
-
-def value_for_jira(field_mapping: FieldMapping, local_value: str) -> rules.ValuePair | None:
-    return rules.value_to_jira(_value_pairs(field_mapping), local_value)
-
-
-def value_for_local(
-    field_mapping: FieldMapping, *, jira_id: str = "", jira_name: str = ""
-) -> rules.ValuePair | None:
-    return rules.value_from_jira(_value_pairs(field_mapping), jira_id=jira_id, jira_name=jira_name)
-
-
 # -- warnings --------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from records.workflows import Status, is_valid_status, statuses_for
 
 from .fields import LOCAL_FIELDS, ValueKind
 from .models import Direction, FieldMapping, RecordMapping, ValueMapping
+from .rules import ValuePair, value_from_jira, value_to_jira
 
 ApiVersion = Literal[2, 3]
 
@@ -136,33 +137,25 @@ def _jira_id_and_name(jira_value: Any) -> tuple[str, str]:
     return "", ""
 
 
+def _pairs(field_mapping: FieldMapping) -> list[ValuePair]:
+    return [
+        ValuePair(v.local_value, v.jira_value_id, v.jira_value_name)
+        for v in _value_mappings(field_mapping)
+    ]
+
+
 def value_map_to_jira(field_mapping: FieldMapping, local_value: str) -> JiraValue | None:
-    """The Jira value of the first pair whose local value matches (case-insensitively)."""
-    wanted = (local_value or "").strip().casefold()
-    if not wanted:
-        return None
-    for pair in _value_mappings(field_mapping):
-        if pair.local_value.strip().casefold() == wanted:
-            return JiraValue(id=pair.jira_value_id, name=pair.jira_value_name)
-    return None
+    """The Jira value of the first pair whose local value matches (rules.value_to_jira)."""
+    pair = value_to_jira(_pairs(field_mapping), local_value)
+    return JiraValue(id=pair.jira_value_id, name=pair.jira_value_name) if pair else None
 
 
 def value_map_from_jira(field_mapping: FieldMapping, jira_value: Any) -> str | None:
-    """The local value of the first pair matching a Jira value: by id over all pairs first,
-    then by name, case-insensitively. ``jira_value`` is an object with id / name (or value)
-    or a bare id or name."""
+    """The local value of the first pair matching a Jira value (rules.value_from_jira).
+    ``jira_value`` is an object with id / name (or value) or a bare id or name."""
     jira_id, jira_name = _jira_id_and_name(jira_value)
-    pairs = _value_mappings(field_mapping)
-    if jira_id:
-        for pair in pairs:
-            if pair.jira_value_id and pair.jira_value_id == jira_id:
-                return pair.local_value
-    if jira_name:
-        wanted = jira_name.casefold()
-        for pair in pairs:
-            if pair.jira_value_name.strip().casefold() == wanted:
-                return pair.local_value
-    return None
+    pair = value_from_jira(_pairs(field_mapping), jira_id=jira_id, jira_name=jira_name)
+    return pair.local_value if pair else None
 
 
 def default_status_value_map(kind: str, jira_statuses: Iterable[Any]) -> list[tuple[str, str, str]]:

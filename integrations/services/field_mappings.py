@@ -474,7 +474,7 @@ def _default_status_pairs(
     """(local status, Jira id, Jira name): a version's released flag, or for issue types the
     recommended map by name then category over the statuses the row's issue types have."""
     if mapping.target == rules.VERSION:
-        pairs = rules.default_status_pairs(mapping.record_kind, mapping.target, configuration)
+        pairs = rules.version_status_pairs(mapping.record_kind)
         return [(p.local_value, p.jira_value_id, p.jira_value_name) for p in pairs]
     statuses = configuration.get("statuses") or []
     types = set(_issue_type_ids(mapping))

@@ -146,12 +146,25 @@ def test_value_mappings_first_match_each_way():
     assert rules.value_to_jira(pairs, "shipped") is None
 
 
-def test_status_defaults_by_category():
-    pairs = rules.default_status_pairs("feature", "issue_type", DEMO_CONFIGURATION)
-    assert rules.value_to_jira(pairs, "in_review").jira_value_name == "In Progress"
-    assert rules.value_to_jira(pairs, "shipped").jira_value_name == "Done"
-    assert rules.value_from_jira(pairs, jira_id="10001").local_value == "in_development"
-    assert rules.value_from_jira(pairs, jira_id="10000").local_value == "not_started"
+def test_version_status_pairs_follow_the_released_flag():
+    pairs = rules.version_status_pairs("release")
+    assert rules.value_to_jira(pairs, "released").jira_value_name == "true"
+    assert rules.value_to_jira(pairs, "in_progress").jira_value_name == "false"
+    assert rules.value_to_jira(pairs, "cancelled") is None
+    assert rules.value_from_jira(pairs, jira_name="true").local_value == "released"
+    assert rules.value_from_jira(pairs, jira_name="false").local_value == "planned"
+
+
+def test_value_ids_win_over_names_across_all_pairs():
+    pairs = [
+        ValuePair("in_review", "", "In Progress"),
+        ValuePair("in_development", "3", "Started"),
+    ]
+    # An id is exact: it beats an earlier pair that only matches by name.
+    assert rules.value_from_jira(pairs, jira_id="3", jira_name="In Progress").local_value == (
+        "in_development"
+    )
+    assert rules.value_from_jira(pairs, jira_name="IN PROGRESS").local_value == "in_review"
 
 
 def test_relationships_first_match_each_way():
