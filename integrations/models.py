@@ -297,8 +297,11 @@ class RelationshipMapping(models.Model):
     )
     sync_direction = models.CharField(
         max_length=20,
-        choices=[(Direction.BOTH, "Both ways"), (Direction.TO_JIRA, "To Jira"),
-                 (Direction.FROM_JIRA, "From Jira")],
+        choices=[
+            (Direction.BOTH, "Both ways"),
+            (Direction.TO_JIRA, "To Jira"),
+            (Direction.FROM_JIRA, "From Jira"),
+        ],
         default=Direction.BOTH,
     )
 
