@@ -192,3 +192,67 @@ def relationship_mappings_reorder(
     for position, pk in enumerate(ids):
         if by_id[pk].position != position:
             RelationshipMapping.objects.filter(pk=pk).update(position=position)
+
+
+@transaction.atomic
+def relationship_mappings_replace(
+    *, integration: Integration, record_kind: str, pairs: list[dict[str, Any]]
+) -> list[RelationshipMapping]:
+    """Make one record type's pairs equal ``pairs``, in that order (the first match wins):
+    a pair with the ``id`` of a stored one updates it, one without is added, stored ones not
+    listed are removed. All or nothing; a refusal names ``pairs[i].<field>``.
+
+    On an integration that inherits its record link mappings, the ids sent are the
+    template's: the part is taken over first and every id translated once to its copy."""
+    check_record_kind(record_kind)
+    copies = ensure_part_owned(integration=integration, part=Part.RELATIONSHIP_MAPPINGS).get(
+        "relationship_mappings", {}
+    )
+    stored = {
+        r.pk: r
+        for r in RelationshipMapping.objects.filter(
+            integration=integration, record_kind=record_kind
+        )
+    }
+
+    def own_id(raw: Any) -> int | None:
+        try:
+            pk = int(raw)
+        except (TypeError, ValueError):
+            return None
+        pk = copies[pk].pk if pk in copies else pk
+        return pk if pk in stored else None
+
+    wanted = [own_id(pair.get("id")) for pair in pairs]
+    for pk in set(stored) - {pk for pk in wanted if pk}:
+        stored[pk].delete()
+    ordered: list[RelationshipMapping] = []
+    for index, (pair, pk) in enumerate(zip(pairs, wanted, strict=True)):
+        values = {
+            name: pair[name]
+            for name in ("link_type", "jira_link_type_id", "jira_direction", "sync_direction")
+            if name in pair
+        }
+        try:
+            if pk:
+                rel = relationship_mapping_update(
+                    integration=integration, relationship_mapping_id=pk, **values
+                )
+            else:
+                rel = relationship_mapping_add(
+                    integration=integration, record_kind=record_kind, **values
+                )
+        except ApplicationError as exc:
+            raise ApplicationError(
+                exc.message,
+                fields={f"pairs[{index}].{name}": m for name, m in exc.fields.items()}
+                or {f"pairs[{index}]": exc.message},
+            ) from None
+        if any(rel.pk == other.pk for other in ordered):
+            raise ApplicationError("This pair is listed twice.", field=f"pairs[{index}]")
+        ordered.append(rel)
+    for position, rel in enumerate(ordered):
+        if rel.position != position:
+            RelationshipMapping.objects.filter(pk=rel.pk).update(position=position)
+            rel.position = position
+    return ordered

@@ -5,6 +5,8 @@ re-rendered table (htmx) or the whole page, with the engine's words next to what
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -841,17 +843,21 @@ def record_links_save(request: HttpRequest, integration_id: int, kind: str) -> H
                 pairs[index], pairs[other] = pairs[other], pairs[index]
     elif verb == "done":
         try:
-            _save_pairs(integration, kind, pairs)
-        except _PairError as exc:
+            rel_services.relationship_mappings_replace(
+                integration=integration, record_kind=kind, pairs=pairs
+            )
+        except ApplicationError as exc:
+            # The service names the input at fault as pairs[<index>].<field>.
+            at_fault = re.match(r"pairs\[(\d+)\](?:\.(\w+))?", next(iter(exc.fields), ""))
             context = _links_context(
                 integration,
                 membership,
                 kind,
                 pairs,
                 error={
-                    "index": exc.index,
-                    "message": exc.error.message,
-                    "field": next(iter(exc.error.fields), None),
+                    "index": int(at_fault.group(1)) if at_fault else None,
+                    "message": exc.message,
+                    "field": at_fault.group(2) if at_fault else None,
                 },
             )
             return render(request, "integrations/partials/links_form.html", context, status=400)
@@ -869,63 +875,3 @@ def record_links_save(request: HttpRequest, integration_id: int, kind: str) -> H
         return response
     context = _links_context(integration, membership, kind, pairs)
     return render(request, "integrations/partials/links_form.html", context)
-
-
-class _PairError(Exception):
-    def __init__(self, index: int | None, error: ApplicationError):
-        self.index = index
-        self.error = error
-
-
-@transaction.atomic
-def _save_pairs(integration, kind, pairs) -> None:
-    """Make the stored pairs equal the posted ordered list: update kept ones, add new ones,
-    remove dropped ones, then put them in order. All or nothing."""
-    existing = {str(r.pk): r for r in selectors.relationship_mappings_effective(integration, kind)}
-    ordered = []
-    kept = {p["id"] for p in pairs if p["id"] in existing}
-    try:
-        for key in existing:
-            if key not in kept:
-                rel_services.relationship_mapping_remove(
-                    integration=integration, relationship_mapping_id=key
-                )
-    except ApplicationError as exc:
-        raise _PairError(None, exc) from None
-    for index, pair in enumerate(pairs):
-        try:
-            if pair["id"] in existing:
-                rel = rel_services.relationship_mapping_update(
-                    integration=integration,
-                    relationship_mapping_id=pair["id"],
-                    link_type=pair["link_type"],
-                    jira_link_type_id=pair["jira_link_type_id"],
-                    jira_direction=pair["jira_direction"],
-                    sync_direction=pair["sync_direction"],
-                )
-            else:
-                rel = rel_services.relationship_mapping_add(
-                    integration=integration,
-                    record_kind=kind,
-                    link_type=pair["link_type"],
-                    jira_link_type_id=pair["jira_link_type_id"],
-                    jira_direction=pair["jira_direction"],
-                    sync_direction=pair["sync_direction"],
-                )
-        except ApplicationError as exc:
-            transaction.set_rollback(True)
-            raise _PairError(index, exc) from None
-        ordered.append(rel.pk)
-    seen = set()
-    for index, pk in enumerate(ordered):
-        if pk in seen:
-            transaction.set_rollback(True)
-            raise _PairError(index, ApplicationError("This pair is listed twice.")) from None
-        seen.add(pk)
-    try:
-        rel_services.relationship_mappings_reorder(
-            integration=integration, record_kind=kind, ordered_ids=ordered
-        )
-    except ApplicationError as exc:
-        transaction.set_rollback(True)
-        raise _PairError(None, exc) from None

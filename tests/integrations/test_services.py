@@ -337,3 +337,58 @@ def test_enable_requires_a_complete_mapping(integration):
     assert integration.state == "draft"
     assert FieldMapping.objects.count() == 0
     assert LinkedTo.objects.count() == 0
+
+
+def test_replacing_inherited_record_link_pairs_translates_the_templates_ids(workspace):
+    """The Configure modal posts the pairs it shows; on an integration that inherits them those
+    are the template's rows. Saving takes the part over once, keeps the template intact, and
+    stores the posted list in its order."""
+    template = svc.integration_create(account=workspace.account, name="T", is_template=True)
+    template.configuration = DEMO_CONFIGURATION
+    template.save()
+    relates = rels.relationship_mapping_add(
+        integration=template,
+        record_kind="feature",
+        link_type="relates_to",
+        jira_link_type_id="10003",
+    )
+    blocks = rels.relationship_mapping_add(
+        integration=template,
+        record_kind="feature",
+        link_type="blocks",
+        jira_link_type_id="10000",
+    )
+    derived = svc.integration_create(
+        account=workspace.account, workspace=workspace, name="D", template=template
+    )
+    saved = rels.relationship_mappings_replace(
+        integration=derived,
+        record_kind="feature",
+        pairs=[
+            {"id": str(blocks.pk)},  # kept, now first
+            {"id": "", "link_type": "contains", "jira_link_type_id": "10003"},  # added
+            {"id": str(relates.pk)},  # kept, last
+        ],
+    )
+    assert [(r.integration_id, r.link_type) for r in saved] == [
+        (derived.pk, "blocks"),
+        (derived.pk, "contains"),
+        (derived.pk, "relates_to"),
+    ]
+    assert [r.link_type for r in selectors.relationship_mappings_effective(derived, "feature")] == [
+        "blocks",
+        "contains",
+        "relates_to",
+    ]
+    template_pairs = selectors.relationship_mappings_effective(template, "feature")
+    assert [r.pk for r in template_pairs] == [relates.pk, blocks.pk]
+
+    with pytest.raises(ApplicationError) as refused:
+        rels.relationship_mappings_replace(
+            integration=derived,
+            record_kind="feature",
+            pairs=[{"id": "", "link_type": "blocks", "jira_link_type_id": "nope"}],
+        )
+    assert list(refused.value.fields) == ["pairs[0].jira_link_type_id"]
+    # all or nothing: the refused save removed nothing
+    assert len(selectors.relationship_mappings_effective(derived, "feature")) == 3
