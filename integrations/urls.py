@@ -98,6 +98,11 @@ urlpatterns = [
     path(_I + "enable/", wizard.integration_enable, name="integration_enable"),
     path(_I + "enable/check/", wizard.integration_webhook_check, name="integration_webhook_check"),
     path(
+        _I + "enable/sync-options/",
+        wizard.integration_sync_options,
+        name="integration_sync_options",
+    ),
+    path(
         _I + "enable/secret/", wizard.integration_webhook_secret, name="integration_webhook_secret"
     ),
     path(

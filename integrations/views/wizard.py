@@ -402,6 +402,26 @@ def integration_enable(request: HttpRequest, integration_id: int) -> HttpRespons
 
 
 @login_required
+@require_POST
+def integration_sync_options(request: HttpRequest, integration_id: int) -> HttpResponse:
+    """Approval of outgoing changes and automatic import: two switches of the Enable step."""
+    integration, _ = integration_for(request, integration_id, write=True)
+    services.integration_update(
+        integration=integration,
+        require_approval=request.POST.get("require_approval") == "1",
+        auto_import=request.POST.get("auto_import") == "1",
+    )
+    messages.success(
+        request,
+        "Saved: changes made here "
+        + ("wait for approval" if integration.require_approval else "go to Jira at once")
+        + "; new Jira issues "
+        + ("are imported automatically." if integration.auto_import else "wait as candidates."),
+    )
+    return redirect(step_url(integration, Step.ENABLE))
+
+
+@login_required
 @require_GET
 def integration_webhook_check(request: HttpRequest, integration_id: int) -> HttpResponse:
     integration, _ = integration_for(request, integration_id)

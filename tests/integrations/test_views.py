@@ -564,6 +564,28 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     assert integration.state == Integration.State.ENABLED
 
 
+def test_enable_step_switches_approval_and_automatic_import(
+    admin_client, viewer_client, integration
+):
+    page = admin_client.get(url("integration_enable", integration)).content.decode()
+    assert "Hold changes made here for approval" in page
+    response = admin_client.post(
+        url("integration_sync_options", integration), {"require_approval": "1"}
+    )
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert (integration.require_approval, integration.auto_import) == (True, False)
+    admin_client.post(url("integration_sync_options", integration), {"auto_import": "1"})
+    integration.refresh_from_db()
+    assert (integration.require_approval, integration.auto_import) == (False, True)
+    refused = viewer_client.post(
+        url("integration_sync_options", integration), {"require_approval": "1"}
+    )
+    assert refused.status_code == 403
+    integration.refresh_from_db()
+    assert integration.require_approval is False
+
+
 def test_enable_refused_in_words_when_incomplete(admin_client, integration):
     response = admin_client.post(url("integration_enable", integration), {})
     assert response.status_code == 400
