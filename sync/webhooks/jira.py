@@ -34,9 +34,16 @@ KEPT_HEADERS = (
 )
 
 
-def _refuse(status: int, code: str, message: str, *, token: str = "") -> JsonResponse:
-    # The token names an integration; log only its start.
-    logger.warning("jira webhook refused (%s): %s [token %s…]", code, message, token[:6])
+def _refuse(
+    status: int, code: str, message: str, *, integration: Integration | None = None
+) -> JsonResponse:
+    # The URL's token is a credential: logs name the integration, never the token.
+    logger.warning(
+        "jira webhook refused (%s) for %s: %s",
+        code,
+        f"integration {integration.pk}" if integration else "an unknown token",
+        message,
+    )
     return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
 
 
@@ -52,7 +59,7 @@ def _signature_valid(secret: str, body: bytes, header: str) -> bool:
 def jira_webhook(request: HttpRequest, token: str) -> JsonResponse:
     length = request.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        return _refuse(413, "too_large", f"The body is over {MAX_BODY_BYTES} bytes.", token=token)
+        return _refuse(413, "too_large", f"The body is over {MAX_BODY_BYTES} bytes.")
 
     integration = (
         Integration.objects.filter(webhook_token=token, is_template=False)
@@ -65,7 +72,6 @@ def jira_webhook(request: HttpRequest, token: str) -> JsonResponse:
             "unknown_integration",
             "No integration has this webhook URL. Copy the URL again from the integration's "
             "Enable step: it changes when the token is rotated.",
-            token=token,
         )
 
     content_type = (request.content_type or "").lower()
@@ -74,12 +80,14 @@ def jira_webhook(request: HttpRequest, token: str) -> JsonResponse:
             415,
             "unsupported_media_type",
             f"Send JSON with Content-Type: application/json (got '{content_type or 'none'}').",
-            token=token,
+            integration=integration,
         )
 
     body = request.body
     if len(body) > MAX_BODY_BYTES:
-        return _refuse(413, "too_large", f"The body is over {MAX_BODY_BYTES} bytes.", token=token)
+        return _refuse(
+            413, "too_large", f"The body is over {MAX_BODY_BYTES} bytes.", integration=integration
+        )
 
     secret = integration.get_webhook_secret()
     if secret:
@@ -90,7 +98,7 @@ def jira_webhook(request: HttpRequest, token: str) -> JsonResponse:
                 "signature_missing",
                 "This integration has a webhook secret: Jira must send X-Hub-Signature. Set "
                 "the same secret on the webhook in Jira.",
-                token=token,
+                integration=integration,
             )
         if not _signature_valid(secret, body, signature):
             return _refuse(
@@ -98,29 +106,33 @@ def jira_webhook(request: HttpRequest, token: str) -> JsonResponse:
                 "signature_invalid",
                 "X-Hub-Signature does not match the body: the webhook's secret in Jira differs "
                 "from this integration's.",
-                token=token,
+                integration=integration,
             )
 
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _refuse(400, "invalid_json", f"The body is not valid JSON: {exc}.", token=token)
+        return _refuse(
+            400, "invalid_json", f"The body is not valid JSON: {exc}.", integration=integration
+        )
     if not isinstance(payload, dict):
-        return _refuse(400, "invalid_payload", "The body must be a JSON object.", token=token)
+        return _refuse(
+            400, "invalid_payload", "The body must be a JSON object.", integration=integration
+        )
     event_type = payload.get("webhookEvent")
     if not isinstance(event_type, str) or not event_type:
         return _refuse(
             400,
             "missing_event",
             "The body has no 'webhookEvent': is this a Jira webhook?",
-            token=token,
+            integration=integration,
         )
     if event_type not in HANDLED_EVENTS and event_type not in IGNORED_EVENTS:
         return _refuse(
             400,
             "unknown_event",
             f"'{event_type}' is not a Jira event this product handles or knowingly ignores.",
-            token=token,
+            integration=integration,
         )
     issue_id = ""
     if event_type in HANDLED_EVENTS:
@@ -131,7 +143,7 @@ def jira_webhook(request: HttpRequest, token: str) -> JsonResponse:
                 400,
                 "missing_fields",
                 f"A {event_type} event must carry '{key}.{id_field}'.",
-                token=token,
+                integration=integration,
             )
         if key == "issue":
             issue_id = str(obj[id_field])

@@ -78,6 +78,19 @@ def test_signed_with_another_secret_is_401(client, enabled_integration):
     assert response.status_code == 401
 
 
+def test_refusals_are_logged_without_the_token_or_the_secret(client, enabled_integration, caplog):
+    caplog.set_level("WARNING")
+    post_webhook(client, enabled_integration, {"webhookEvent": "comment_created"}, secret="x")
+    client.post(url(enabled_integration), data="{", content_type="application/json")
+    logged = caplog.text
+    assert "signature_invalid" in logged
+    assert "Unauthorized: /webhooks/jira/<token>/" in logged  # Django's own line, redacted
+    assert f"integration {enabled_integration.pk}" in logged
+    assert enabled_integration.webhook_token not in logged
+    assert enabled_integration.webhook_token[:6] not in logged
+    assert enabled_integration.get_webhook_secret() not in logged
+
+
 def test_wrong_content_type_is_415(client, enabled_integration):
     response = client.post(url(enabled_integration), data="a=b", content_type="text/plain")
     assert response.status_code == 415
