@@ -34,6 +34,8 @@ class InboundEvent(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last handed it to the broker (see sync.services.sweeps).
+    swept_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -133,6 +135,8 @@ class OutboxEntry(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last handed it to the broker (see sync.services.sweeps).
+    swept_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

@@ -25,11 +25,13 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     return min(delay, MAX_BACKOFF_SECONDS)
 
 
-def _send(task, object_id: int, countdown: float | None = None) -> None:
+def _send(task, object_id: int, countdown: float | None = None) -> bool:
     try:
         task.apply_async((object_id,), countdown=countdown)
     except Exception:  # broker down: the row is durable, the beat sweep will hand it off
         logger.warning("could not enqueue %s(%s); the sweep will retry", task.name, object_id)
+        return False
+    return True
 
 
 def enqueue_inbound_event(event_id: int, countdown: float | None = None) -> None:
@@ -58,12 +60,11 @@ def process_outbox_entry(entry_id: int) -> None:
 def sweep() -> None:
     """Beat: hand off events and outbox entries whose message never reached a worker (broker
     down, worker killed before acking with the message lost) or whose retry is due."""
-    from .services.sweeps import due_inbound_event_ids, due_outbox_entry_ids
+    from .models import InboundEvent, OutboxEntry
+    from .services.sweeps import due_inbound_event_ids, due_outbox_entry_ids, hand_off
 
-    for event_id in due_inbound_event_ids():
-        _send(process_inbound_event, event_id)
-    for entry_id in due_outbox_entry_ids():
-        _send(process_outbox_entry, entry_id)
+    hand_off(InboundEvent, due_inbound_event_ids(), lambda i: _send(process_inbound_event, i))
+    hand_off(OutboxEntry, due_outbox_entry_ids(), lambda i: _send(process_outbox_entry, i))
 
 
 def enqueue_bulk_send(job_id: int) -> None:
