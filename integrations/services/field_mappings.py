@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
-from core.exceptions import ApplicationError, NotFoundError
+from core.exceptions import ApplicationError
 from records.kinds import kind_plural
 from records.workflows import is_valid_status, statuses_for
 
@@ -24,7 +24,7 @@ from ..fields import (
 from ..models import Direction, FieldMapping, Integration, RecordMapping, ValueMapping
 from ..selectors import effective_configuration
 from ..transform import default_status_value_map
-from .integrations import UNSET, ensure_part_owned
+from .integrations import UNSET, ensure_part_owned, owned_row
 
 Part = Integration.Part
 
@@ -35,40 +35,29 @@ def next_position(qs) -> int:
 
 
 def writable_record_mapping(*, integration: Integration, record_mapping_id) -> RecordMapping:
-    """The row to write to; on a derived integration the first write copies the template's
-    rows and the id given (a template row's, as the effective selectors showed it) is
-    followed to its copy."""
-    id_map = ensure_part_owned(integration=integration, part=Part.RECORD_MAPPINGS)
-    try:
-        pk = int(record_mapping_id)
-    except (TypeError, ValueError):
-        pk = None
-    if id_map and pk in id_map.get("record_mappings", {}):
-        return id_map["record_mappings"][pk]
-    mapping = RecordMapping.objects.filter(integration=integration, pk=pk).first()
-    if mapping is None:
-        raise NotFoundError(
-            "That record mapping row is not in this integration.", field="record_mapping"
-        )
-    return mapping
+    return owned_row(
+        integration=integration,
+        part=Part.RECORD_MAPPINGS,
+        copies_of="record_mappings",
+        rows=RecordMapping.objects.filter(integration=integration),
+        row_id=record_mapping_id,
+        missing="That record mapping row is not in this integration.",
+        field="record_mapping",
+    )
 
 
 def writable_field_mapping(*, integration: Integration, field_mapping_id) -> FieldMapping:
-    id_map = ensure_part_owned(integration=integration, part=Part.RECORD_MAPPINGS)
-    try:
-        pk = int(field_mapping_id)
-    except (TypeError, ValueError):
-        pk = None
-    if id_map and pk in id_map.get("field_mappings", {}):
-        return id_map["field_mappings"][pk]
-    fm = (
-        FieldMapping.objects.select_related("record_mapping")
-        .filter(record_mapping__integration=integration, pk=pk)
-        .first()
+    return owned_row(
+        integration=integration,
+        part=Part.RECORD_MAPPINGS,
+        copies_of="field_mappings",
+        rows=FieldMapping.objects.select_related("record_mapping").filter(
+            record_mapping__integration=integration
+        ),
+        row_id=field_mapping_id,
+        missing="That field mapping is not in this integration.",
+        field="field_mapping",
     )
-    if fm is None:
-        raise NotFoundError("That field mapping is not in this integration.", field="field_mapping")
-    return fm
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -364,21 +353,17 @@ def value_mapping_add(
 
 
 def _writable_value_mapping(*, integration: Integration, value_mapping_id) -> ValueMapping:
-    id_map = ensure_part_owned(integration=integration, part=Part.RECORD_MAPPINGS)
-    try:
-        pk = int(value_mapping_id)
-    except (TypeError, ValueError):
-        pk = None
-    if id_map and pk in id_map.get("value_mappings", {}):
-        return id_map["value_mappings"][pk]
-    vm = (
-        ValueMapping.objects.select_related("field_mapping__record_mapping")
-        .filter(field_mapping__record_mapping__integration=integration, pk=pk)
-        .first()
+    return owned_row(
+        integration=integration,
+        part=Part.RECORD_MAPPINGS,
+        copies_of="value_mappings",
+        rows=ValueMapping.objects.select_related("field_mapping__record_mapping").filter(
+            field_mapping__record_mapping__integration=integration
+        ),
+        row_id=value_mapping_id,
+        missing="That value mapping is not in this integration.",
+        field="value_mapping",
     )
-    if vm is None:
-        raise NotFoundError("That value mapping is not in this integration.", field="value_mapping")
-    return vm
 
 
 @transaction.atomic

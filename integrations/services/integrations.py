@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import Account, Workspace
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, NotFoundError
 
 from ..models import (
     FieldMapping,
@@ -303,6 +303,26 @@ def ensure_part_owned(*, integration: Integration, part: str) -> dict[str, dict]
     integration.save()
     logger.info("Integration %s now overrides its template's %s", integration.pk, part)
     return id_map
+
+
+def owned_row(
+    *, integration: Integration, part: str, copies_of: str, rows, row_id, missing: str, field: str
+):
+    """The row a write addressed by ``row_id`` lands on. On an integration that inherits
+    ``part``, the first write copies the template's rows (ensure_part_owned) and an id of a
+    template row, as the effective selectors showed it, is followed to its copy.
+    ``rows`` is this integration's own queryset of that model."""
+    copies = ensure_part_owned(integration=integration, part=part).get(copies_of, {})
+    try:
+        pk = int(row_id)
+    except (TypeError, ValueError):
+        pk = None
+    if pk in copies:
+        return copies[pk]
+    row = rows.filter(pk=pk).first()
+    if row is None:
+        raise NotFoundError(missing, field=field)
+    return row
 
 
 @transaction.atomic

@@ -7,14 +7,14 @@ from typing import Any
 
 from django.db import transaction
 
-from core.exceptions import ApplicationError, NotFoundError
+from core.exceptions import ApplicationError
 from records.kinds import LinkType, kind_plural
 
 from .. import rules
 from ..models import Direction, Integration, RelationshipMapping
 from ..selectors import effective_configuration
 from .field_mappings import next_position
-from .integrations import UNSET, ensure_part_owned
+from .integrations import UNSET, ensure_part_owned, owned_row
 
 Part = Integration.Part
 SYNC_DIRECTIONS = (Direction.BOTH, Direction.TO_JIRA, Direction.FROM_JIRA)
@@ -70,20 +70,15 @@ def check_directions(jira_direction: str, sync_direction: str, *, path: str = ""
 
 
 def _writable(*, integration: Integration, relationship_mapping_id) -> RelationshipMapping:
-    id_map = ensure_part_owned(integration=integration, part=Part.RELATIONSHIP_MAPPINGS)
-    try:
-        pk = int(relationship_mapping_id)
-    except (TypeError, ValueError):
-        pk = None
-    copies = id_map.get("relationship_mappings", {})
-    if pk in copies:
-        return copies[pk]
-    rel = RelationshipMapping.objects.filter(integration=integration, pk=pk).first()
-    if rel is None:
-        raise NotFoundError(
-            "That record link mapping is not in this integration.", field="relationship_mapping"
-        )
-    return rel
+    return owned_row(
+        integration=integration,
+        part=Part.RELATIONSHIP_MAPPINGS,
+        copies_of="relationship_mappings",
+        rows=RelationshipMapping.objects.filter(integration=integration),
+        row_id=relationship_mapping_id,
+        missing="That record link mapping is not in this integration.",
+        field="relationship_mapping",
+    )
 
 
 @transaction.atomic
