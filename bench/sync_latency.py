@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from _setup import REPO, machine, use_bench_database
+from _setup import REPO, machine, start_worker, use_bench_database
 from webhook_intake import free_port, wait_until_up
 
 
@@ -73,28 +73,7 @@ def main() -> None:
         cwd=REPO,
         env=env,
     )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mappings_site",
-            "worker",
-            "--concurrency=1",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-            "-n",
-            f"bench-latency-{os.getpid()}@%h",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker("bench-latency", env)
     edit_to_applied: list[float] = []
     received_to_processed: list[float] = []
     try:

@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-from _setup import REPO, machine, use_bench_database
+from _setup import REPO, machine, start_worker, use_bench_database
 
 LINKED = 200
 
@@ -106,28 +104,7 @@ def main() -> None:
 
     keys = {story["key"] for story in stories}
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mappings_site",
-            "worker",
-            "--concurrency=1",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-            "-n",
-            f"bench-memory-{os.getpid()}@%h",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker("bench-memory", env)
     samples: list[tuple[int, float, float, float]] = []
     started = time.perf_counter()
     try:
