@@ -21,11 +21,3 @@ def membership_get(*, user: AbstractBaseUser, account_id: int) -> Membership | N
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(user=user, account_id=account_id).first()
-
-
-def account_members(*, account: Account):
-    return (
-        Membership.objects.filter(account=account)
-        .select_related("user")
-        .order_by("user__first_name", "user__username")
-    )

@@ -8,10 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.exceptions import ApplicationError, NotFoundError, PermissionDeniedError
+from core.exceptions import ApplicationError, NotFoundError
 
 from .models import Account, ApiKey, Membership, Role, Workspace, prefix_validator
-from .selectors import membership_get
 
 API_KEY_PREFIX = "rjs_"
 
@@ -35,22 +34,6 @@ def membership_set(*, account: Account, user: AbstractBaseUser, role: str) -> Me
     membership, _ = Membership.objects.update_or_create(
         account=account, user=user, defaults={"role": role}
     )
-    return membership
-
-
-def require_membership(
-    *, user: AbstractBaseUser, account_id: int, admin: bool = False, edit: bool = False
-) -> Membership:
-    """The user's membership of the account, or a refusal that says what role is needed."""
-    membership = membership_get(user=user, account_id=account_id)
-    if membership is None:
-        raise NotFoundError("Not found: it does not exist, or it is not in your account.")
-    if admin and not membership.can_administer:
-        raise PermissionDeniedError("Only an account owner or admin can do this.")
-    if edit and not membership.can_edit_records:
-        raise PermissionDeniedError(
-            "Viewers can read but not change records. Ask an admin for the contributor role."
-        )
     return membership
 
 

@@ -70,14 +70,6 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """``extend_schema(responses=...)`` entries for error statuses, with the error shape."""
-    return {
-        code: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[code])
-        for code in codes
-    }
-
-
 class ApiAutoSchema(AutoSchema):
     """Adds the errors an operation can answer with, so every endpoint documents them."""
 

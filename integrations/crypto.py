@@ -52,7 +52,3 @@ def decrypt(ciphertext: str) -> str:
             "A stored secret cannot be decrypted with APP_ENCRYPTION_KEYS: was the key changed "
             "without keeping the old one in the list?"
         ) from exc
-
-
-def reset_cache() -> None:
-    _fernet.cache_clear()

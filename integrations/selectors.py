@@ -160,10 +160,6 @@ def row_from_mapping(mapping: RecordMapping) -> rules.Row:
     )
 
 
-def rows_for(integration: Integration) -> list[rules.Row]:
-    return [row_from_mapping(m) for m in record_mappings_effective(integration)]
-
-
 # -- first match wins ------------------------------------------------------------------------
 
 

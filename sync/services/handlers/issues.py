@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Q
 
 from integrations.fields import LOCAL_FIELDS
-from integrations.models import Integration, RecordMapping
+from integrations.models import RecordMapping
 from integrations.selectors import effective_project, record_mapping_for_kind
 from integrations.transform import (
     changed_field_ids_from_changelog,
@@ -342,7 +342,3 @@ def handle_issue_deleted(ctx: Context) -> None:
         record=record,
         key=key,
     )
-
-
-def integration_project_key(integration: Integration) -> str:
-    return effective_project(integration).key
