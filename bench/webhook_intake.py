@@ -28,13 +28,7 @@ from pathlib import Path
 from _setup import REPO, machine, use_bench_database
 
 SECRET = "bench-webhook-secret"
-PAYLOAD = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "jira"
-    / "webhooks"
-    / "pinpt_issue_updated_labels.json"
-)
+PAYLOAD = REPO / "tests" / "fixtures" / "jira" / "webhooks" / "pinpt_issue_updated_labels.json"
 
 
 def free_port() -> int:

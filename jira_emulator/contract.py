@@ -16,8 +16,7 @@ Notes:
 * A few operations the product uses are missing from the subset spec (bulk
   create, transitions, admin webhook registration, user search); see ``OUTSIDE_SPEC``.
   They raise unless ``allow_outside_spec=True``.
-* The spec is located at ``../shared/jira/`` next to the repository, or at
-  ``$JIRA_OPENAPI_SPEC``.
+* The spec ships in ``jira_emulator/spec/``; ``$JIRA_OPENAPI_SPEC`` points elsewhere.
 """
 
 from __future__ import annotations
@@ -33,13 +32,8 @@ from urllib.parse import parse_qs, urlsplit
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-SPEC_PATH = (
-    Path(__file__).resolve().parents[1]
-    / ".."
-    / "shared"
-    / "jira"
-    / "jira-platform-rest-v3.subset.openapi.json"
-)
+# Shipped inside the package (copied from Atlassian's published spec; see spec/README.md).
+SPEC_PATH = Path(__file__).resolve().parent / "spec" / "jira-platform-rest-v3.subset.openapi.json"
 SPEC_HOST = "https://your-domain.atlassian.net"
 _DUMMY_AUTH = "Basic Y29udHJhY3Q6Y2hlY2s="  # "contract:check"
 

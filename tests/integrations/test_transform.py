@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +24,7 @@ from integrations.transform import (
 )
 from records.kinds import RecordKind
 from tests.factories import add_member, make_account, make_record, make_user
-
-WEBHOOKS = Path("/work/shared/jira/webhooks")
+from tests.fixtures import JIRA_WEBHOOKS as WEBHOOKS
 
 IN_PROGRESS = {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}}
 TO_DO = {"id": "10000", "name": "To Do", "statusCategory": {"key": "new"}}

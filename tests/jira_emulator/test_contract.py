@@ -1,5 +1,5 @@
 """Contract: every emulator answer for an operation of Jira's OpenAPI spec
-(the v3 subset in shared/jira) validates against the spec's schemas."""
+(the v3 subset shipped in jira_emulator/spec) validates against the spec's schemas."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from .helpers import adf_doc, issue_fields
 
 SPEC = (
     Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "jira"
+    / "jira_emulator"
+    / "spec"
     / "jira-platform-rest-v3.subset.openapi.json"
 )
 

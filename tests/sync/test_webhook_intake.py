@@ -1,12 +1,11 @@
 """The webhook intake (``POST /webhooks/jira/<token>/``): every refusal is a clear JSON 4xx,
 duplicates are stored once, ignored events are stored as such; and every captured Jira
-payload in shared/jira/webhooks/ goes through the endpoint and has its effect (or a
+payload in tests/fixtures/jira/webhooks/ goes through the endpoint and has its effect (or a
 documented ignore) once processed."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,12 +17,11 @@ from records.models import Record, RecordLink
 from sync.models import ImportCandidate, InboundEvent, IssueLinkMirror, JiraLink, SyncLogEntry
 from sync.services.inbound import inbound_event_process
 from tests.factories import add_member, make_user
+from tests.fixtures import JIRA_WEBHOOKS as WEBHOOKS
 from tests.sync.conftest import make_linked_record, post_webhook
 
 pytestmark = pytest.mark.django_db
 
-# CI runs in a fresh clone with shared/ beside the repository.
-WEBHOOKS = Path(__file__).resolve().parents[2].parent / "shared" / "jira" / "webhooks"
 
 
 def load(name: str) -> dict:
