@@ -1,4 +1,4 @@
-"""Integration API (/api/v1/integrations/...): CRUD of integrations through core.api's tenant
+"""Integration API (/api/v1/integrations/...): CRUD of integrations through the tenant
 viewset, and small APIViews for each command and for the nested mapping resources.
 
 Every member of the account can read; only an owner or admin can write. Another account's
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.models import ROLE_CAN_ADMINISTER, Membership
-from core.api import WRITE_ROLE_ADMIN, ApiAutoSchema, TenantModelViewSet
+from accounts.api.tenancy import AccountScopedAPIView, TenantModelViewSet
+from accounts.policy import Action
 from core.exceptions import ApplicationError
 
 from .. import selectors
@@ -52,17 +51,12 @@ class IntegrationViewSet(TenantModelViewSet):
     """Integrations of the user's accounts: workspace integrations and account templates."""
 
     serializer_class = IntegrationSerializer
-    write_role = WRITE_ROLE_ADMIN
+    write_action = Action.ADMINISTER
     filterset_fields = ["workspace", "is_template", "state"]
 
     def base_queryset(self):
         return Integration.objects.select_related("account", "workspace", "template").order_by(
             "name", "id"
-        )
-
-    def scope_queryset(self, queryset):
-        return queryset.filter(
-            account__in=Membership.objects.filter(user=self.request.user).values("account_id")
         )
 
     def account_id_for_create(self, data):
@@ -124,12 +118,10 @@ class IntegrationViewSet(TenantModelViewSet):
 # -- base for commands and nested resources ---------------------------------------------------
 
 
-class IntegrationAPIView(APIView):
+class IntegrationAPIView(AccountScopedAPIView):
     """Loads the integration in the user's accounts (404 otherwise); writes need an account
     owner or admin (403 with the reason)."""
 
-    permission_classes = [permissions.IsAuthenticated]
-    schema = ApiAutoSchema()
     write_methods = ("POST", "PUT", "PATCH", "DELETE")
 
     def integration(self) -> Integration:
@@ -140,15 +132,7 @@ class IntegrationAPIView(APIView):
             if integration is None:
                 raise NotFound("Not found: it does not exist, or it is not in your account.")
             if self.request.method in self.write_methods:
-                role = (
-                    Membership.objects.filter(
-                        user=self.request.user, account_id=integration.account_id
-                    )
-                    .values_list("role", flat=True)
-                    .first()
-                )
-                if role not in ROLE_CAN_ADMINISTER:
-                    raise PermissionDenied("Only an account owner or admin can do this.")
+                self.require(integration.account_id, Action.ADMINISTER)
             self._integration = integration
         return self._integration
 

@@ -9,7 +9,8 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from accounts.api.serializers import workspaces_of
-from core.api import ScopedPrimaryKeyField, ServiceModelSerializer, users_sharing_an_account
+from accounts.api.tenancy import users_sharing_an_account
+from core.api import ScopedPrimaryKeyField, ServiceModelSerializer
 from records.kinds import LinkType, RecordKind, kind_label, parent_kinds_of
 from records.models import Record, RecordLink
 from records.workflows import statuses_for

@@ -6,7 +6,7 @@ of accounts where they are an owner or admin.
 
 from django.contrib import admin
 
-from accounts.models import ROLE_CAN_ADMINISTER
+from .models import ROLE_CAN_ADMINISTER, Account, Workspace
 
 
 class AccountScopedAdmin(admin.ModelAdmin):
@@ -14,8 +14,6 @@ class AccountScopedAdmin(admin.ModelAdmin):
     account_path: str = "account"
 
     def _administered_accounts(self, request):
-        from accounts.models import Account
-
         return Account.objects.filter(
             memberships__user=request.user, memberships__role__in=list(ROLE_CAN_ADMINISTER)
         )
@@ -32,8 +30,6 @@ class AccountScopedAdmin(admin.ModelAdmin):
             return formfield
         model = db_field.related_model
         accounts = self._administered_accounts(request)
-        from accounts.models import Account, Workspace
-
         if model is Account:
             formfield.queryset = accounts
         elif model is Workspace:
