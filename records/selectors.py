@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce, Lower, RowNumber
 from accounts.models import Workspace
 from accounts.selectors import workspace_list_for_user
 
+from .extensions import record_prefetches
 from .kinds import RecordKind, child_kinds_of
 from .models import Record, RecordLink, Tag
 from .workflows import statuses_for
@@ -37,7 +38,7 @@ RECORD_RELATED = ("workspace", "assignee", "initiative", "release", "epic", "fea
 def record_base_queryset() -> QuerySet[Record]:
     return Record.objects.select_related(*RECORD_RELATED).prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name")),
-        "jira_links",
+        *record_prefetches(),  # what apps above contribute (the sync's Jira links)
     )
 
 
