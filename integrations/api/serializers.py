@@ -9,6 +9,7 @@ from accounts.models import Account, Workspace
 from core.api import ScopedPrimaryKeyField, ServiceSerializer
 from records.kinds import LinkType, RecordKind
 
+from .. import extensions
 from ..models import Direction, Integration, RecordMapping, RelationshipMapping
 from ..selectors import effective_connection, effective_project
 
@@ -109,7 +110,7 @@ class IntegrationSerializer(ServiceSerializer):
         return fetched.isoformat() if fetched else None
 
     def get_webhook_path(self, obj) -> str:
-        return f"/webhooks/jira/{obj.webhook_token}/"
+        return extensions.webhook_path(obj)
 
     def validate(self, attrs):
         if self.instance is not None:

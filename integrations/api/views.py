@@ -17,7 +17,7 @@ from accounts.api.tenancy import AccountScopedAPIView, TenantModelViewSet
 from accounts.policy import Action
 from core.exceptions import ApplicationError
 
-from .. import selectors
+from .. import extensions, selectors
 from ..models import Integration
 from ..services import configuration as configuration_services
 from ..services import field_mappings as fm_services
@@ -297,28 +297,21 @@ class WebhookView(IntegrationAPIView):
     @extend_schema(
         responses=inline_serializer(
             "WebhookSetup",
-            fields={"url": serializers.CharField(), "secret": serializers.CharField()},
+            fields={
+                "url": serializers.CharField(),
+                "secret": serializers.CharField(),
+                "events": serializers.ListField(child=serializers.CharField()),
+            },
         ),
-        summary="Webhook URL and signing secret (owner/admin only).",
+        summary="Webhook URL, signing secret and the events to tick (owner/admin only).",
     )
     def get(self, request, pk):
         integration = self.integration()
-        path = f"/webhooks/jira/{integration.webhook_token}/"
         return Response(
             {
-                "url": request.build_absolute_uri(path),
+                "url": extensions.webhook_url(integration),
                 "secret": services.integration_webhook_secret(integration=integration),
-                "events": [
-                    "jira:issue_created",
-                    "jira:issue_updated",
-                    "jira:issue_deleted",
-                    "issuelink_created",
-                    "issuelink_deleted",
-                    "jira:version_created",
-                    "jira:version_updated",
-                    "jira:version_released",
-                    "jira:version_deleted",
-                ],
+                "events": extensions.webhook_events(),
             }
         )
 

@@ -552,6 +552,13 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     assert f"{settings.PUBLIC_BASE_URL}/webhooks/jira/{integration.webhook_token}/" in page
     assert "project = DEMO" in page
     assert "Issue link:" in page
+    # The events to tick come from the intake's own table, all of them.
+    from sync.events import HANDLED_EVENTS
+
+    for event in HANDLED_EVENTS:
+        assert event.split("_", 1)[1] in page
+    assert "unreleased" in page
+    assert "moved" in page
     secret = integration.get_webhook_secret()
     assert secret not in page
     revealed = admin_client.post(url("integration_webhook_secret", integration), **HTMX)
