@@ -51,6 +51,9 @@ class RolePermission(permissions.BasePermission):
         action = getattr(view, "write_action", None)
         if request.method in permissions.SAFE_METHODS or action is None:
             return True
+        if (getattr(view, "lookup_url_kwarg", None) or view.lookup_field) in view.kwargs:
+            # One object: another account's is a 404 first (has_object_permission decides).
+            return True
         # No account where the role would do: refuse before reading any input.
         if not any(policy.role_allows(r, action) for r in view.account_roles().values()):
             policy.require(None, action)
