@@ -24,6 +24,7 @@ from .kinds import RecordKind, child_kinds_of, kind_label, kind_plural, parent_k
 from .models import Record, RecordLink
 from .selectors import (
     BOARD_FEATURES_PER_RELEASE,
+    STATUS_CATEGORIES,
     BoardFilters,
     record_child_counts,
     record_children_page,
@@ -46,7 +47,6 @@ from .services import (
 )
 
 VIEWER_REFUSAL = "Viewers can read but not change records. Ask an admin for the contributor role."
-STATUS_CATEGORIES = [("todo", "To do"), ("in_progress", "In progress"), ("done", "Done")]
 
 
 # --- Access -------------------------------------------------------------------------------
