@@ -6,7 +6,8 @@ of accounts where they are an owner or admin.
 
 from django.contrib import admin
 
-from .models import ROLE_CAN_ADMINISTER, Account, Workspace
+from .models import Account, Workspace
+from .policy import Action, roles_allowed
 
 
 class AccountScopedAdmin(admin.ModelAdmin):
@@ -15,7 +16,7 @@ class AccountScopedAdmin(admin.ModelAdmin):
 
     def _administered_accounts(self, request):
         return Account.objects.filter(
-            memberships__user=request.user, memberships__role__in=list(ROLE_CAN_ADMINISTER)
+            memberships__user=request.user, memberships__role__in=roles_allowed(Action.ADMINISTER)
         )
 
     def get_queryset(self, request):

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
-from .models import ROLE_CAN_ADMINISTER, ROLE_CAN_EDIT_RECORDS, Membership, Role
+from .models import Membership, Role
 
 
 class Action(StrEnum):
@@ -29,8 +29,8 @@ class Action(StrEnum):
 
 ROLES_ALLOWED: dict[Action, frozenset[str]] = {
     Action.READ: frozenset(Role.values),
-    Action.EDIT: frozenset(ROLE_CAN_EDIT_RECORDS),
-    Action.ADMINISTER: frozenset(ROLE_CAN_ADMINISTER),
+    Action.EDIT: frozenset({Role.OWNER, Role.ADMIN, Role.CONTRIBUTOR}),
+    Action.ADMINISTER: frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 REFUSALS: dict[Action, str] = {
@@ -52,6 +52,11 @@ def require(role: str | None, action: Action, *, refusal: str | None = None) -> 
     reason for the page at hand; the decision is always this module's."""
     if not role_allows(role, action):
         raise PermissionDenied(refusal or REFUSALS[Action(action)])
+
+
+def roles_allowed(action: Action) -> list[str]:
+    """The roles that may do ``action``, for filters such as the admin's scoping."""
+    return sorted(ROLES_ALLOWED[Action(action)])
 
 
 def member_account_ids(user: AbstractBaseUser | None) -> QuerySet:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import Account, Workspace
+from accounts.policy import member_account_ids
+from accounts.selectors import account_list_for_user, workspace_list_for_user
 from core.api import ScopedPrimaryKeyField, ServiceSerializer
 from records.kinds import LinkType, RecordKind
 
@@ -15,21 +16,15 @@ from ..selectors import effective_connection, effective_project
 
 
 def _accounts(user):
-    if user is None:
-        return Account.objects.none()
-    return Account.objects.filter(memberships__user=user)
+    return account_list_for_user(user=user)
 
 
 def _workspaces(user):
-    if user is None:
-        return Workspace.objects.none()
-    return Workspace.objects.filter(account__memberships__user=user)
+    return workspace_list_for_user(user=user)
 
 
 def _templates(user):
-    if user is None:
-        return Integration.objects.none()
-    return Integration.objects.filter(is_template=True, account__memberships__user=user)
+    return Integration.objects.filter(is_template=True, account_id__in=member_account_ids(user))
 
 
 class ConnectionOutSerializer(serializers.Serializer):
