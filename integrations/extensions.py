@@ -14,7 +14,7 @@ here; integrations reads this registry and nothing of the sync itself.
 - ``bulk_send_start(integration=, user=)``, ``bulk_send_latest(integration)``,
   ``bulk_send_get(integration, job_id)``: "Send all" and its progress;
 - ``enable_panel_add(template, context)``: a section the sync adds to the Enable step; the
-  page includes ``template`` with ``context(request, integration)``.
+  page shows ``template`` rendered with ``context(request, integration)``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.template.loader import render_to_string
 
 
 @dataclass(frozen=True)
@@ -108,5 +109,9 @@ def enable_panel_add(template: str, context: Callable[[Any, Any], dict]) -> None
     _enable_panels.append(EnablePanel(template, context))
 
 
-def enable_panels(request, integration) -> list[tuple[str, dict]]:
-    return [(p.template, p.context(request, integration)) for p in _enable_panels]
+def enable_panels(request, integration) -> list[str]:
+    """The sections the sync adds to the Enable step, rendered (each with its own context)."""
+    return [
+        render_to_string(p.template, p.context(request, integration), request=request)
+        for p in _enable_panels
+    ]

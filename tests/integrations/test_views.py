@@ -571,6 +571,20 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     assert integration.state == Integration.State.ENABLED
 
 
+def test_enable_step_shows_the_panels_apps_above_contribute(admin_client, integration, monkeypatch):
+    # integrations.extensions: the sync adds sections to the Enable step without
+    # integrations importing it; a panel gets its own context.
+    from integrations import extensions
+
+    monkeypatch.setattr(extensions, "_enable_panels", [])
+    extensions.enable_panel_add(
+        "integrations/partials/webhook_check.html",
+        lambda request, integration: {"event": None, "integration": integration},
+    )
+    page = admin_client.get(url("integration_enable", integration)).content.decode()
+    assert "No event has arrived yet" in page
+
+
 def test_enable_step_switches_approval_and_automatic_import(
     admin_client, viewer_client, integration
 ):
