@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
+from integrations.extensions import SyncSummary
 from integrations.models import Integration
 from records.models import Record
 
@@ -80,6 +81,15 @@ def last_inbound_event(integration: Integration) -> InboundEvent | None:
     return (
         InboundEvent.objects.filter(integration=integration).order_by("-received_at", "-id").first()
     )
+
+
+def bulk_send_job_latest(integration: Integration) -> BulkSendJob | None:
+    """The last "Send all" of the integration, for the Enable step's progress bar."""
+    return BulkSendJob.objects.filter(integration=integration).order_by("-started_at").first()
+
+
+def bulk_send_job_get(integration: Integration, job_id: int) -> BulkSendJob | None:
+    return BulkSendJob.objects.filter(integration=integration, pk=job_id).first()
 
 
 # -- what the user sees of the sync (pages and the API) ---------------------------------------
@@ -252,13 +262,6 @@ def bulk_send_job_get_for_user(*, user, job_id) -> BulkSendJob | None:
         .select_related("integration")
         .first()
     )
-
-
-@dataclass(frozen=True)
-class SyncSummary:
-    last_sync: datetime | None
-    linked_records: int
-    errors: int
 
 
 def integration_sync_summaries(ids) -> dict[int, SyncSummary]:

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import policy
 from accounts.models import Membership
+from accounts.policy import Action
 from accounts.selectors import membership_get
 from core.exceptions import ApplicationError
 from integrations.models import Integration
@@ -60,12 +61,11 @@ MAX_ID = 2**63 - 1
 
 
 def _can_act(membership: Membership | None) -> bool:
-    return membership is not None and membership.can_edit_records
+    return policy.role_allows(getattr(membership, "role", None), Action.EDIT)
 
 
 def _require_act(membership: Membership | None) -> None:
-    if not _can_act(membership):
-        raise PermissionDenied(VIEWER_REFUSAL)
+    policy.require(getattr(membership, "role", None), Action.EDIT, refusal=VIEWER_REFUSAL)
 
 
 def _record_for(request: HttpRequest, record_id: int) -> tuple[Record, Membership]:

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Workspace
 from core.exceptions import ApplicationError
 
-from .. import selectors
+from .. import extensions, selectors
 from ..forms import SECRET_SET_PLACEHOLDER, ConnectForm, NameForm, apply_application_error
 from ..models import Integration
 from ..services import configuration as configuration_services
@@ -332,23 +330,25 @@ def integration_project_search(request: HttpRequest, integration_id: int) -> Htt
 # -- 5. Enable --------------------------------------------------------------------------------
 
 
-def webhook_url(integration: Integration) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{reverse('jira-webhook', args=[integration.webhook_token])}"
+_EVENT_FAMILIES = (
+    ("jira:issue_", "Issue"),
+    ("issuelink_", "Issue link"),
+    ("jira:version_", "Version"),
+)
 
 
-def _last_inbound_event(integration: Integration):
-    from sync.selectors import last_inbound_event
+def _event_groups(events: list[str]) -> list[tuple[str, list[str]]]:
+    """The events to tick in Jira, as Jira's WebHooks screen groups them: ("Issue",
+    ["created", "updated", "deleted"]), ..."""
+    groups = []
+    for prefix, label in _EVENT_FAMILIES:
+        names = [e.removeprefix(prefix) for e in events if e.startswith(prefix)]
+        if names:
+            groups.append((label, names))
+    return groups
 
-    return last_inbound_event(integration)
 
-
-def _latest_job(integration):
-    from sync.models import BulkSendJob
-
-    return BulkSendJob.objects.filter(integration=integration).order_by("-started_at").first()
-
-
-def _enable_context(integration, membership, **extra):
+def _enable_context(integration, membership, request=None, **extra):
     project = selectors.effective_project(integration)
     validation = selectors.validate_mapping(integration)
     problems = list(validation["problems"])
@@ -358,11 +358,13 @@ def _enable_context(integration, membership, **extra):
         integration,
         membership,
         Step.ENABLE,
-        webhook_url=webhook_url(integration),
+        webhook_url=extensions.webhook_url(integration),
+        webhook_event_groups=_event_groups(extensions.webhook_events()),
         project=project,
         jql=f"project = {project.key}" if project.key else "",
         blocking=[p for p in problems if p["severity"] == "error"],
-        job=_latest_job(integration),
+        job=extensions.bulk_send_latest(integration),
+        panels=extensions.enable_panels(request, integration),
         **extra,
     )
 
@@ -382,10 +384,8 @@ def integration_enable(request: HttpRequest, integration_id: int) -> HttpRespons
             except ApplicationError as exc:
                 error = exc.message
         if not error and request.POST.get("send_all"):
-            from sync.services.bulk import bulk_send_start
-
             try:
-                job = bulk_send_start(integration=integration, user=request.user)
+                job = extensions.bulk_send_start(integration=integration, user=request.user)
             except ApplicationError as exc:
                 error = exc.message
         if not error and job is None:
@@ -395,7 +395,7 @@ def integration_enable(request: HttpRequest, integration_id: int) -> HttpRespons
             )
             return redirect(step_url(integration, Step.ENABLE))
         integration.refresh_from_db()
-    context = _enable_context(integration, membership, error=error)
+    context = _enable_context(integration, membership, request, error=error)
     if job is not None:
         context["job"] = job
     return render(request, "integrations/step_enable.html", context, status=400 if error else 200)
@@ -428,7 +428,11 @@ def integration_webhook_check(request: HttpRequest, integration_id: int) -> Http
     return render(
         request,
         "integrations/partials/webhook_check.html",
-        {"integration": integration, "event": _last_inbound_event(integration), "checked": True},
+        {
+            "integration": integration,
+            "event": extensions.last_webhook_delivery(integration),
+            "checked": True,
+        },
     )
 
 
@@ -451,7 +455,7 @@ def integration_webhook_secret(request: HttpRequest, integration_id: int) -> Htt
 @require_GET
 def integration_bulk_progress(request: HttpRequest, integration_id: int, job_id: int):
     integration, _ = integration_for(request, integration_id)
-    job = integration.bulk_send_jobs.filter(pk=job_id).first()
+    job = extensions.bulk_send_get(integration, job_id)
     if job is None:
         raise Http404("No such send.")
     response = render(

@@ -552,6 +552,13 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     assert f"{settings.PUBLIC_BASE_URL}/webhooks/jira/{integration.webhook_token}/" in page
     assert "project = DEMO" in page
     assert "Issue link:" in page
+    # The events to tick come from the intake's own table, all of them.
+    from sync.events import HANDLED_EVENTS
+
+    for event in HANDLED_EVENTS:
+        assert event.split("_", 1)[1] in page
+    assert "unreleased" in page
+    assert "moved" in page
     secret = integration.get_webhook_secret()
     assert secret not in page
     revealed = admin_client.post(url("integration_webhook_secret", integration), **HTMX)
@@ -562,6 +569,20 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     assert response.status_code == 302
     integration.refresh_from_db()
     assert integration.state == Integration.State.ENABLED
+
+
+def test_enable_step_shows_the_panels_apps_above_contribute(admin_client, integration, monkeypatch):
+    # integrations.extensions: the sync adds sections to the Enable step without
+    # integrations importing it; a panel gets its own context.
+    from integrations import extensions
+
+    monkeypatch.setattr(extensions, "_enable_panels", [])
+    extensions.enable_panel_add(
+        "integrations/partials/webhook_check.html",
+        lambda request, integration: {"event": None, "integration": integration},
+    )
+    page = admin_client.get(url("integration_enable", integration)).content.decode()
+    assert "No event has arrived yet" in page
 
 
 def test_enable_step_switches_approval_and_automatic_import(
