@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import Account, Workspace
+from accounts.selectors import membership_get
 from core.api import ScopedPrimaryKeyField, ServiceSerializer
 from records.kinds import LinkType, RecordKind
 
@@ -108,8 +109,18 @@ class IntegrationSerializer(ServiceSerializer):
         fetched = configuration_source(obj).configuration_fetched_at
         return fetched.isoformat() if fetched else None
 
-    def get_webhook_path(self, obj) -> str:
-        return f"/webhooks/jira/{obj.webhook_token}/"
+    def get_webhook_path(self, obj) -> str | None:
+        # The token in the path is a credential (anyone holding it can post as Jira, signed
+        # or not where no secret is set): owners and admins only, like the webhook secret.
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        roles = self.context.setdefault("_account_roles", {})
+        if obj.account_id not in roles:
+            membership = membership_get(user=user, account_id=obj.account_id)
+            roles[obj.account_id] = membership is not None and membership.can_administer
+        return f"/webhooks/jira/{obj.webhook_token}/" if roles[obj.account_id] else None
 
     def validate(self, attrs):
         if self.instance is not None:

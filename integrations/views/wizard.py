@@ -358,7 +358,8 @@ def _enable_context(integration, membership, **extra):
         integration,
         membership,
         Step.ENABLE,
-        webhook_url=webhook_url(integration),
+        # The token in the URL is a credential: owners and admins only.
+        webhook_url=webhook_url(integration) if is_admin(membership) else "",
         project=project,
         jql=f"project = {project.key}" if project.key else "",
         blocking=[p for p in problems if p["severity"] == "error"],
