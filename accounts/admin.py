@@ -39,11 +39,14 @@ class WorkspaceAdmin(AccountScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are shown by name and prefix only; the hash is not even displayed."""
+    """Keys are shown by name and prefix only; the hash is not even displayed. A staff user
+    sees only their own keys, and a key's user cannot be changed (that would hand it to
+    someone else)."""
 
+    scoped_to_own_user = True  # see core.admin.restrict_unscoped_admins
     list_display = ("name", "prefix", "user", "created_at", "last_used_at", "revoked_at")
     exclude = ("key_hash",)
-    readonly_fields = ("prefix", "created_at", "last_used_at")
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at")
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
