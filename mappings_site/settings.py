@@ -202,25 +202,29 @@ CACHES = {
 }
 
 # Content-Security-Policy (django-csp): scripts, styles, images and fonts from this origin
-# only, so injected markup cannot run or load anything. On whenever DEBUG is off.
-CSP_ENABLED = env_bool("APP_CSP_ENABLED", not DEBUG)
-if CSP_ENABLED:
-    CONTENT_SECURITY_POLICY = {
-        "DIRECTIVES": {
-            "default-src": ["'self'"],
-            "script-src": ["'self'"],
-            "style-src": ["'self'"],
-            "img-src": ["'self'", "data:"],
-            "font-src": ["'self'"],
-            "connect-src": ["'self'"],
-            "object-src": ["'none'"],
-            "base-uri": ["'self'"],
-            "form-action": ["'self'"],
-            "frame-ancestors": ["'none'"],
-        }
-    }
-else:
+# only, so injected markup cannot run or load anything. APP_CSP: enforce (the default, in
+# development too; Django's DEBUG error pages are exempt), report-only, or off.
+CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CSP_MODE = os.environ.get("APP_CSP", "enforce").strip().lower()
+if CSP_MODE == "enforce":
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
+elif CSP_MODE == "report-only":
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": CSP_DIRECTIVES}
+elif CSP_MODE == "off":
     MIDDLEWARE.remove("csp.middleware.CSPMiddleware")
+else:
+    raise ImproperlyConfigured("APP_CSP must be enforce, report-only or off.")
 
 # --- Secrets at rest ------------------------------------------------------------------------
 # Fernet key(s) for Jira credentials; the first encrypts, all decrypt (rotation).
