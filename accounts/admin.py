@@ -20,6 +20,7 @@ class AccountAdmin(AccountScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(AccountScopedAdmin):
+    users_must_be_members = False  # this row is what makes its user a member
     list_display = ("user", "account", "role", "created_at")
     list_filter = ("role",)
     raw_id_fields = ("user",)

@@ -56,6 +56,8 @@ class OneAccountForm(forms.ModelForm):
     not a member of the row's account."""
 
     admin_site: admin.AdminSite = admin.site
+    # False where the row itself makes the user a member (Membership).
+    users_must_be_members: bool = True
 
     def clean(self):
         cleaned = super().clean()
@@ -87,7 +89,7 @@ class OneAccountForm(forms.ModelForm):
                 "Everything this row points at must belong to one account; "
                 f"{', '.join(sorted(set(accounts.values())))} belong to different accounts."
             )
-        if accounts:
+        if accounts and self.users_must_be_members:
             (account_id,) = accounts
             for name, values in users.items():
                 for user in values:
@@ -100,6 +102,7 @@ class AccountScopedAdmin(admin.ModelAdmin):
     # Lookup path from the model to its Account, e.g. "workspace__account".
     account_path: str = "account"
     form = OneAccountForm
+    users_must_be_members = True
 
     def _administered_accounts(self, request):
         from accounts.models import Account
@@ -145,7 +148,11 @@ class AccountScopedAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        return type(form.__name__, (form,), {"admin_site": self.admin_site})
+        return type(
+            form.__name__,
+            (form,),
+            {"admin_site": self.admin_site, "users_must_be_members": self.users_must_be_members},
+        )
 
 
 class SuperuserOnlyAdmin(admin.ModelAdmin):

@@ -18,7 +18,7 @@ from accounts.services import api_key_create
 from integrations.models import FieldMapping, RecordMapping, RelationshipMapping, ValueMapping
 from integrations.services.integrations import integration_create
 from integrations.services.record_mappings import mappings_apply_defaults
-from records.models import Tag
+from records.models import Record, Tag
 from records.services import record_create, record_link_create
 from sync.models import (
     BulkSendJob,
@@ -278,26 +278,50 @@ def test_every_model_admin_keeps_a_staff_user_inside_their_account(walk):
     )
 
 
+def _superuser_client(username):
+    superuser = make_user(username)
+    superuser.is_staff = superuser.is_superuser = True
+    superuser.save()
+    client = Client()
+    client.force_login(superuser)
+    return client
+
+
 def test_a_record_is_not_added_through_the_admin(walk):
     """Reference numbers are allocated by the records service, so the admin does not add."""
     client, _, _ = walk
     assert client.get("/admin/records/record/add/").status_code == 403
-    superuser = make_user("root")
-    superuser.is_staff = superuser.is_superuser = True
-    superuser.save()
-    root = Client()
-    root.force_login(superuser)
+    root = _superuser_client("root")
     assert root.get("/admin/records/record/add/").status_code == 403
     assert root.get("/admin/records/record/").status_code == 200
 
 
+def test_a_superuser_adds_a_new_member_but_no_one_names_a_non_member_elsewhere(walk):
+    _, mine, _ = walk
+    newcomer = make_user("newcomer")
+    root = _superuser_client("root3")
+    added = root.post(
+        "/admin/accounts/membership/add/",
+        {"account": mine["account"].pk, "user": newcomer.pk, "role": Role.VIEWER},
+    )
+    assert added.status_code == 302
+    assert newcomer.memberships.filter(account=mine["account"]).exists()
+    # A user of no shared account cannot be named as an assignee, even by a superuser.
+    stranger = make_user("stranger")
+    record = rows_of(Record, mine["account"]).filter(kind="feature").first()
+    url = f"/admin/records/record/{record.pk}/change/"
+    data = _post_data(root.get(url).context["adminform"].form)
+    data["assignee"] = str(stranger.pk)
+    refused = root.post(url, data)
+    assert refused.status_code == 200
+    assert "is not a member of this row&#x27;s account" in refused.content.decode()
+    record.refresh_from_db()
+    assert record.assignee_id != stranger.pk
+
+
 def test_a_save_that_ties_two_accounts_is_refused_even_for_a_superuser(walk):
     _, mine, theirs = walk
-    superuser = make_user("root2")
-    superuser.is_staff = superuser.is_superuser = True
-    superuser.save()
-    root = Client()
-    root.force_login(superuser)
+    root = _superuser_client("root2")
     field_mapping = rows_of(FieldMapping, mine["account"]).first()
     foreign_mapping = rows_of(RecordMapping, theirs["account"]).first()
     page = root.get(f"/admin/integrations/fieldmapping/{field_mapping.pk}/change/")
