@@ -13,15 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import json, django
+import json, os, django
 django.setup()
 from django.test import Client
 from django.test.utils import setup_test_environment
 setup_test_environment()
-client = Client()
+client = Client(raise_request_exception=False)  # only the headers matter here
 answers = {}
 for name, extra in (("proxied_https", {"HTTP_X_FORWARDED_PROTO": "https"}), ("http", {})):
-    r = client.get("/api/v1/me/", **extra)
+    r = client.get(os.environ.get("PROBE_PATH", "/api/v1/me/"), **extra)
     answers[name] = {k: v for k, v in r.headers.items()}
 print(json.dumps(answers))
 """
@@ -63,6 +63,14 @@ def test_hsts_is_configurable():
         answers["proxied_https"]["Strict-Transport-Security"]
         == "max-age=600; includeSubDomains; preload"
     )
+
+
+def test_plain_http_is_redirected_to_https_when_asked_except_the_health_check():
+    answers = production_headers(DJANGO_SECURE_SSL_REDIRECT="1")
+    assert answers["http"]["Location"] == "https://testserver/api/v1/me/"
+    assert "Location" not in answers["proxied_https"]
+    health = production_headers(DJANGO_SECURE_SSL_REDIRECT="1", PROBE_PATH="/health/")
+    assert "Location" not in health["http"]
 
 
 def test_the_forwarded_proto_header_is_ignored_when_not_behind_a_tls_proxy():
