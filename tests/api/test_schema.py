@@ -58,7 +58,7 @@ def test_schema_lists_every_endpoint_with_its_errors(db):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            for code in ("401", "403"):
+            for code in ("401", "403", "429"):
                 error_ref = responses[code]["content"]["application/json"]["schema"]["$ref"]
                 assert error_ref == "#/components/schemas/Error", (path, method)
             if "{id}" in path:
