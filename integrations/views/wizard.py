@@ -358,7 +358,8 @@ def _enable_context(integration, membership, request=None, **extra):
         integration,
         membership,
         Step.ENABLE,
-        webhook_url=extensions.webhook_url(integration),
+        # The token in the URL is a credential: owners and admins only.
+        webhook_url=extensions.webhook_url(integration) if is_admin(membership) else "",
         webhook_event_groups=_event_groups(extensions.webhook_events()),
         project=project,
         jql=f"project = {project.key}" if project.key else "",
