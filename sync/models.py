@@ -69,6 +69,10 @@ class JiraLink(models.Model):
     last_event_timestamp = models.BigIntegerField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The values both sides last agreed on, per mapped local field: {field: [here, jira]},
+    # normalized (see sync.services.snapshot). Empty for a link made before snapshots: its
+    # first use takes the current values.
+    snapshot = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -30,6 +30,7 @@ from records.models import Record
 from ..models import BulkSendJob, JiraLink, OutboxEntry
 from .log import sync_log
 from .sender import Refused, Sender, marker_label
+from .snapshot import snapshot_store
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +148,10 @@ class _Run:
                         project_id=self.sender.project_id(), **p
                     )
                 )
-                self.sender.store_link(record, JiraLink.JiraKind.VERSION, version["id"], "")
+                link = self.sender.store_link(
+                    record, JiraLink.JiraKind.VERSION, version["id"], ""
+                )
+                snapshot_store(link, self.sender.agreed(record))
                 self.sender.log_warnings(record, warnings, None, "")
                 self._sent(record.kind)
             except (JiraError, Refused) as exc:
@@ -202,6 +206,7 @@ class _Run:
                             just_created=True,
                             cache_key=type_id,
                         )
+                    snapshot_store(link, self.sender.agreed(record))
                     self.sender.log_warnings(record, warnings, None, link.jira_key)
                     self._sent(record.kind)
                 except (JiraError, Refused) as exc:

@@ -26,6 +26,7 @@ from records.signals import current_origin
 from ..models import IssueLinkMirror, JiraLink, OutboxEntry
 from ..tasks import enqueue_outbox_entry
 from .log import sync_log
+from .snapshot import changed_here
 
 Status = OutboxEntry.Status
 Action = OutboxEntry.Action
@@ -128,21 +129,30 @@ def _send_record_entry(
 
 
 def outbox_record_changed(*, record: Record, created: bool, changed_fields: list[str]) -> None:
-    """Receiver of records.signals.record_changed (inside the change's transaction)."""
+    """Receiver of records.signals.record_changed (inside the change's transaction). Only
+    fields whose value differs from the synced snapshot go out (sync.services.snapshot): a
+    change applied from Jira wrote the snapshot first, so it is not sent back."""
     for integration in _enabled_integrations(record.workspace_id):
-        if _from_this_jira(integration):
-            continue
         mapping = _mapping_for(integration, record.kind)
         if mapping is None:
             continue
-        linked = JiraLink.objects.filter(integration=integration, record=record).exists()
-        if created or not linked:
+        link = JiraLink.objects.filter(integration=integration, record=record).first()
+        if created or link is None:
+            if _from_this_jira(integration):
+                continue  # an import links the record itself
             fields: list[str] = []  # a create sends everything
         else:
-            fields = sorted(set(changed_fields) & _relevant_fields(mapping))
+            relevant = sorted(set(changed_fields) & _relevant_fields(mapping))
+            fields = changed_here(link, record, mapping, relevant)
             if not fields:
                 continue
         _send_record_entry(integration=integration, record=record, fields=fields)
+
+
+def send_fields_again(*, integration: Integration, record: Record, fields: list[str]) -> None:
+    """A conflict settled for this side: our value of these fields goes to Jira again."""
+    if fields:
+        _send_record_entry(integration=integration, record=record, fields=sorted(fields))
 
 
 def _link_is_mapped(integration: Integration, link: RecordLink) -> bool:

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import timedelta
 from typing import Any
 
@@ -54,6 +55,13 @@ from records.models import Record, RecordLink
 from ..models import BulkSendJob, IssueLinkMirror, JiraLink, OutboxEntry
 from ..tasks import MAX_ATTEMPTS, backoff_seconds, enqueue_outbox_entry
 from .log import sync_log
+from .snapshot import (
+    changed_here,
+    held_by_jira,
+    mapped_fields,
+    snapshot_of_record,
+    snapshot_store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +122,8 @@ class Sent:
     link: JiraLink
     created: bool
     what: str  # for the log
+    # {field: (here, jira)} both sides hold after this send, stored with the entry's state.
+    snapshot: dict = dc_field(default_factory=dict)
 
 
 class Sender:
@@ -241,7 +251,7 @@ class Sender:
         except Refused as exc:
             _fail(entry, str(exc), self)
             raise
-        _mark_sent(entry)
+        _mark_sent(entry, sent)
         return sent.link
 
     def linked_fields(
@@ -393,9 +403,9 @@ class Sender:
             link = self.store_link(record, JiraLink.JiraKind.ISSUE, found["id"], found["key"])
             self.log_warnings(record, warnings, entry, link.jira_key)
             # Adopted after a crash: bring it fully up to date rather than trust the old create.
-            self._update(entry, record, mapping, link, None, log=False)
+            updated = self._update(entry, record, mapping, link, None, log=False)
             what = f"Found {link.jira_key}, created earlier for {record.reference}"
-            return Sent(link, True, what)
+            return Sent(link, True, what, updated.snapshot)
         self._mark_attempt(entry)
         created = self.client.create_issue(fields)
         link = self.store_link(record, JiraLink.JiraKind.ISSUE, created["id"], created["key"])
@@ -404,7 +414,9 @@ class Sender:
                 link.jira_key, fields["issuetype"]["id"], status, warnings, just_created=True
             )
         self.log_warnings(record, warnings, entry, link.jira_key)
-        return Sent(link, True, f"Created {link.jira_key} from {record.reference}")
+        return Sent(
+            link, True, f"Created {link.jira_key} from {record.reference}", self.agreed(record)
+        )
 
     def version_payload(
         self, record: Record, mapping: RecordMapping, *, on_create: bool, scope: set[str] | None
@@ -428,14 +440,19 @@ class Sender:
             for version in self.client.get_project_versions(self.project.key):
                 if version.get("name") == payload["name"]:
                     link = self.store_link(record, JiraLink.JiraKind.VERSION, version["id"], "")
-                    self._update(entry, record, mapping, link, None, log=False)
+                    updated = self._update(entry, record, mapping, link, None, log=False)
                     what = f"Found version {payload['name']} for {record.reference}"
-                    return Sent(link, True, what)
+                    return Sent(link, True, what, updated.snapshot)
         self._mark_attempt(entry)
         version = self.client.create_version(project_id=self.project_id(), **payload)
         link = self.store_link(record, JiraLink.JiraKind.VERSION, version["id"], "")
         self.log_warnings(record, warnings, entry, "")
-        return Sent(link, True, f"Created version {payload['name']} from {record.reference}")
+        return Sent(
+            link,
+            True,
+            f"Created version {payload['name']} from {record.reference}",
+            self.agreed(record),
+        )
 
     def _update(
         self,
@@ -447,13 +464,26 @@ class Sender:
         *,
         log: bool = True,
     ) -> Sent:
+        # The snapshot rule (sync.services.snapshot): of the changed fields, only those whose
+        # value here differs from what both sides last agreed on, and that Jira does not
+        # already hold, are sent. A full send (scope None: "Send to Jira") sends everything.
+        agreed_only: set[str] = set()
+        if scope is not None:
+            differing = set(changed_here(link, record, mapping, scope))
+            agreed_only = {n for n in differing if held_by_jira(link, record, mapping, n)}
+            scope = differing - agreed_only
+            if not scope:
+                return Sent(link, False, "", self.agreed(record, agreed_only))
+        synced = self.agreed(record, None if scope is None else scope | agreed_only)
         if mapping.target == RecordMapping.Target.VERSION:
             payload, warnings = self.version_payload(record, mapping, on_create=False, scope=scope)
             if payload:
                 self.client.update_version(link.jira_id, **payload)
             self.refresh_link(link)
             self.log_warnings(record, warnings, entry, "")
-            return Sent(link, False, f"Updated version {link.jira_id} from {record.reference}")
+            return Sent(
+                link, False, f"Updated version {link.jira_id} from {record.reference}", synced
+            )
         fields, status, warnings = self.record_fields(record, mapping, on_create=False, scope=scope)
         linked, link_warnings = self.linked_fields(record, mapping, scope=scope, on_create=False)
         fields.update(linked)
@@ -468,7 +498,18 @@ class Sender:
         self.refresh_link(link)
         self.log_warnings(record, warnings, entry, link.jira_key)
         what = ", ".join(sorted(scope)) if scope else "everything"
-        return Sent(link, False, f"Updated {link.jira_key} from {record.reference} ({what})")
+        return Sent(
+            link, False, f"Updated {link.jira_key} from {record.reference} ({what})", synced
+        )
+
+    def agreed(self, record: Record, fields: set[str] | None = None) -> dict:
+        """The snapshot after sending ``fields`` (None: every field this row sends)."""
+        mapping = self.mapping(record)
+        names = mapped_fields(mapping, sending=True) if fields is None else set(fields)
+        names &= mapped_fields(mapping, sending=True)
+        return snapshot_of_record(
+            record, mapping, sorted(names), api_version=getattr(self.client, "api_version", 3)
+        )
 
     def transition(
         self,
@@ -681,7 +722,11 @@ def _release(entry: OutboxEntry) -> None:
     OutboxEntry.objects.filter(pk=entry.pk).update(payload=_without_flight(entry.payload))
 
 
-def _mark_sent(entry: OutboxEntry) -> None:
+@transaction.atomic
+def _mark_sent(entry: OutboxEntry, sent: Sent | None = None) -> None:
+    """The entry is done, and the snapshot of what both sides now hold is stored with it."""
+    if sent is not None:
+        snapshot_store(sent.link, sent.snapshot)
     entry.status = Status.SENT
     entry.sent_at = timezone.now()
     entry.last_error = ""
@@ -777,13 +822,15 @@ def outbox_entry_process(*, entry_id: int) -> None:
         _fail(entry, f"Cannot reach Jira: {exc.message if hasattr(exc, 'message') else exc}", None)
         return
     sender = Sender(integration, client)
+    sent: Sent | None = None
     try:
         if entry.action == Action.SEND_RECORD:
             record = entry.record
             if record is None:
                 message = "The record was deleted before it was sent."
             else:
-                message = sender.send_record(entry, record).what
+                sent = sender.send_record(entry, record)
+                message = sent.what
         elif entry.action == Action.CREATE_LINK:
             message = sender.send_link(entry)
         else:
@@ -805,7 +852,7 @@ def outbox_entry_process(*, entry_id: int) -> None:
         close = getattr(client, "close", None)
         if callable(close):
             close()
-    _mark_sent(entry)
+    _mark_sent(entry, sent)
     if message:
         sync_log(
             integration_id=integration.id,
