@@ -762,7 +762,7 @@ def test_a_done_status_reads_its_resolution(resolution, expected):
     from integrations.transform import _status_from_jira
 
     class _NoPairs:
-        class value_mappings:  # noqa: N801 - the manager's shape
+        class value_mappings:  # the related manager's shape
             @staticmethod
             def all():
                 return []
