@@ -137,6 +137,15 @@ class OutboxEntry(models.Model):
     # Changed field names (empty: everything), or the Jira link id for a delete.
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # When a worker claimed it (None: not being sent); a claimed entry takes no more fields.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a create was last attempted for its record: a later attempt first looks in Jira
+    # for what that attempt may have made (sync.services.creates).
+    create_attempted_at = models.DateTimeField(null=True, blank=True)
+    # The "Send all" run it belongs to, if any (its progress counts these).
+    job = models.ForeignKey(
+        "BulkSendJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="entries"
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the sweep last handed it to the broker (see sync.services.sweeps).

@@ -15,8 +15,8 @@ from records.services import record_update
 from records.workflows import status_label
 
 from ...models import ImportCandidate, IssueLinkMirror, JiraLink, SyncLogEntry
+from ..creates import marker_record_id
 from ..log import sync_log
-from ..sender import marker_record_id
 from .common import (
     Context,
     Ignore,
