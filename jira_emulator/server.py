@@ -54,6 +54,9 @@ class Fault:
     # pattern on the path after ``/rest/api/{2,3}`` ("/issue", "/issue/*", "/search/jql").
     method: str | None = None
     path: str | None = None
+    # Called once the lost-answer write is applied, before the connection drops: a test's
+    # way to kill the worker that sent it ("the worker died while Jira applied the write").
+    then: Callable[[], None] | None = None
 
     def applies_to(self, req: Request) -> bool:
         if self.method is not None and req.method != self.method.upper():
@@ -95,19 +98,23 @@ class Faults:
         lose_answer: bool = False,
         method: str | None = None,
         path: str | None = None,
+        then: Callable[[], None] | None = None,
     ) -> None:
         """Fail the next ``count`` API requests (those matching ``method``/``path``).
 
         ``status`` answers with that status (``retry_after`` adds ``Retry-After``);
         ``drop_connection`` closes the connection before the request is applied;
-        ``lose_answer`` applies the request and then closes the connection unanswered.
+        ``lose_answer`` applies the request and then closes the connection unanswered,
+        after calling ``then()`` if given.
         """
         if sum([status is not None, drop_connection, lose_answer]) != 1:
             raise ValueError("give exactly one of a status, drop_connection=True, lose_answer=True")
+        if then is not None and not lose_answer:
+            raise ValueError("then= is called after a lost answer's write: use lose_answer=True")
         with self._lock:
             for _ in range(count):
                 self._queue.append(
-                    Fault(status, retry_after, drop_connection, lose_answer, method, path)
+                    Fault(status, retry_after, drop_connection, lose_answer, method, path, then)
                 )
 
     def take(self, req: Request | None = None) -> Fault | None:
@@ -302,6 +309,8 @@ class JiraApp:
             # The log keeps the status of what was applied, even when the answer is lost.
             status = resp.status_code
             if fault is not None:
+                if fault.then is not None:
+                    fault.then()
                 return self._drop_connection(req)
             return resp
         finally:

@@ -125,3 +125,14 @@ def test_path_pattern_matches_v2_and_v3(api2, emu):
     emu.faults.queue(status=503, retry_after=1, path="/project/*")
     assert api2.get("/project/DEMO").status_code == 503
     assert api2.get("/project/DEMO").status_code == 200
+
+
+def test_lost_answer_calls_then_after_the_write(api, emu):
+    seen = []
+    emu.faults.queue(lose_answer=True, then=lambda: seen.append(len(emu.state.issues)))
+    body = {"fields": {"project": {"key": "DEMO"}, "issuetype": {"name": "Task"}, "summary": "x"}}
+    with pytest.raises(requests.ConnectionError):
+        api.post("/issue", json=body)
+    assert seen == [1]  # called once, with the issue already created
+    with pytest.raises(ValueError, match="lose_answer"):
+        emu.faults.queue(status=500, then=lambda: None)
