@@ -89,6 +89,38 @@ def attempted_before(records: Iterable[Record], integration_id: int) -> bool:
     ).exists()
 
 
+def schedule_marker_check(integration_id: int, record_ids: list[int]) -> None:
+    from ..tasks import enqueue_marker_check
+
+    enqueue_marker_check(integration_id, record_ids, countdown=marker_check_delay())
+
+
+def marker_check_delay() -> float:
+    """When to look for duplicates after a create that followed a search (seconds): after
+    Jira's search index has caught up with bulk writes."""
+    return float(getattr(settings, "SYNC_MARKER_CHECK_DELAY", 600))
+
+
+def markers_check(*, integration_id: int, record_ids: list[int]) -> int:
+    """Search the records' markers; two issues with one marker are reported (see
+    Creator.find_issues). Returns how many records have duplicates."""
+    from integrations.models import Integration
+    from integrations.selectors import effective_project
+    from integrations.services.configuration import build_client
+
+    integration = Integration.objects.filter(pk=integration_id).first()
+    records = list(Record.objects.filter(pk__in=record_ids))
+    if integration is None or not records:
+        return 0
+    client = build_client(integration)
+    try:
+        creator = Creator(integration, client, effective_project(integration).key)
+        creator.find_issues(records)
+        return creator.duplicates
+    finally:
+        client.close()
+
+
 @dataclass
 class Outcome:
     """Per record id: the issue created or adopted ({"id", "key"}), or the error."""
@@ -105,6 +137,7 @@ class Creator:
         self.integration = integration
         self.client = client
         self.project_key = project_key
+        self.duplicates = 0
 
     # -- finding what we made ----------------------------------------------------------------
 
@@ -127,11 +160,19 @@ class Creator:
             issues.sort(key=lambda i: int(i["id"]) if str(i.get("id", "")).isdigit() else 0)
             result[record_id] = issues[0]
             if len(issues) > 1:
+                self.duplicates += 1
                 self._report_duplicates(record_id, issues)
         return result
 
     def _report_duplicates(self, record_id: int, issues: list[dict]) -> None:
-        keep, extra = issues[0], issues[1:]
+        from ..models import JiraLink
+
+        linked = JiraLink.objects.filter(
+            integration=self.integration, record_id=record_id, jira_kind=JiraLink.JiraKind.ISSUE
+        ).first()
+        keep = next((i for i in issues if linked and str(i.get("id")) == linked.jira_id), None)
+        keep = keep or issues[0]
+        extra = [i for i in issues if i is not keep]
         record = Record.objects.filter(pk=record_id).first()
         who = record.reference if record else f"record {record_id}"
         keys = ", ".join(str(i.get("key")) for i in extra)
@@ -175,6 +216,10 @@ class Creator:
         rest = [(r, f) for r, f in items if r.id not in outcome.adopted]
         if not rest:
             return outcome
+        if search_first:
+            # The search may have missed what an earlier attempt made (index lag): look again
+            # once the index has caught up, and report two issues with one marker.
+            schedule_marker_check(self.integration.id, [r.id for r, _ in rest])
         mark_attempt([r for r, _ in rest], self.integration.id)
         try:
             if len(rest) == 1:
