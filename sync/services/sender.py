@@ -284,8 +284,7 @@ class Sender:
             )
             if others:
                 names = ", ".join(
-                    f"{getattr(record, e.parent_kind).reference} ({e.parent_kind})"
-                    for e in others
+                    f"{getattr(record, e.parent_kind).reference} ({e.parent_kind})" for e in others
                 )
                 used = getattr(record, chosen.parent_kind)
                 warnings.append(

@@ -33,9 +33,14 @@ def source(integration):
         jira_value_name="design",
     )
     # The recommended defaults mapped the record links (relates to, contains -> Relates...).
-    assert integration.relationship_mappings.filter(
-        record_kind="feature", link_type__in=["relates_to", "contains"], jira_link_type_id="10003"
-    ).count() == 2
+    assert (
+        integration.relationship_mappings.filter(
+            record_kind="feature",
+            link_type__in=["relates_to", "contains"],
+            jira_link_type_id="10003",
+        ).count()
+        == 2
+    )
     integration.auto_import = True
     integration.save()
     assert fm.pk

@@ -66,9 +66,7 @@ def test_refusals_say_what_to_do(enabled_integration, workspace, emulator):
             record=second, integration=enabled_integration, key_or_url=story["key"]
         )
     with pytest.raises(ApplicationError, match=f"already linked to {story['key']}"):
-        record_link_existing(
-            record=first, integration=enabled_integration, key_or_url=story["key"]
-        )
+        record_link_existing(record=first, integration=enabled_integration, key_or_url=story["key"])
 
     epic = make_record(workspace, "epic", "Not in Jira")
     OutboxEntry.objects.all().delete()
