@@ -94,6 +94,11 @@ def error(status: int, messages: list[str] | None = None, errors: dict[str, str]
     return json_response({"errorMessages": messages or [], "errors": errors or {}}, status)
 
 
+def _not_admin() -> Response:
+    # Jira answers 403 when a user who is not a Jira administrator manages webhooks.
+    return error(403, ["You do not have permission to manage webhooks: Jira administrators only."])
+
+
 def _int_arg(req: Request, name: str, default: int) -> int:
     raw = req.args.get(name)
     if raw is None or raw == "":
@@ -742,6 +747,8 @@ class JiraApp:
         }
 
     def ep_admin_webhook_create(self, ctx: Ctx) -> Response:
+        if not ctx.user.admin:
+            return _not_admin()
         body = _body(ctx.req) or {}
         if not body.get("url") or not body.get("events"):
             return error(400, errors={"url": "url and events are required"})
@@ -755,17 +762,23 @@ class JiraApp:
         return json_response(self._admin_webhook_json(ctx, hook), 201)
 
     def ep_admin_webhook_list(self, ctx: Ctx) -> Response:
+        if not ctx.user.admin:
+            return _not_admin()
         return json_response(
             [self._admin_webhook_json(ctx, h) for h in self.store.webhooks.values()]
         )
 
     def ep_admin_webhook_get(self, ctx: Ctx, wid: int) -> Response:
+        if not ctx.user.admin:
+            return _not_admin()
         hook = self.store.webhooks.get(wid)
         if hook is None:
             return error(404, [f"Webhook {wid} not found."])
         return json_response(self._admin_webhook_json(ctx, hook))
 
     def ep_admin_webhook_delete(self, ctx: Ctx, wid: int) -> Response:
+        if not ctx.user.admin:
+            return _not_admin()
         if self.store.webhooks.pop(wid, None) is None:
             return error(404, [f"Webhook {wid} not found."])
         return Response(status=204)

@@ -126,6 +126,8 @@ class User:
     email_visible: bool = True
     # Data Center's username (``name``); defaults to the email's local part.
     username: str = ""
+    # A Jira administrator (Cloud: site admin) may manage admin webhooks; others get 403.
+    admin: bool = True
 
     @property
     def name(self) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import Integration
@@ -290,3 +292,8 @@ def integration_sync_summaries(ids) -> dict[int, SyncSummary]:
             errors=errors[integration_id],
         )
     return summaries
+
+
+def webhook_url(integration: Integration) -> str:
+    """The URL Jira posts this integration's webhooks to (built from APP_PUBLIC_BASE_URL)."""
+    return f"{settings.PUBLIC_BASE_URL}{reverse('jira-webhook', args=[integration.webhook_token])}"

@@ -25,7 +25,11 @@ from accounts.models import Membership
 from accounts.selectors import membership_get
 from core.exceptions import ApplicationError
 from integrations.models import Integration
-from integrations.selectors import effective_connection, integration_get_for_user
+from integrations.selectors import (
+    effective_connection,
+    effective_project,
+    integration_get_for_user,
+)
 from records.models import Record
 from records.selectors import record_get
 
@@ -528,3 +532,101 @@ def candidates_decide_all(request: HttpRequest, integration_id: int, decision: s
     for message in errors:
         messages.error(request, message)
     return _back_to(request, _updates_url(integration), notice)
+
+
+# --- Enable step: the Jira webhook (an htmx partial the wizard's Enable step loads) ------------
+
+
+def _webhook_admin(membership: Membership | None) -> bool:
+    from accounts.models import ROLE_CAN_ADMINISTER
+
+    return membership is not None and membership.role in ROLE_CAN_ADMINISTER
+
+
+WEBHOOK_ADMIN_REFUSAL = (
+    "Only an account owner or admin can register the Jira webhook. Ask an admin to do it."
+)
+EVENT_GROUPS = (
+    ("jira:issue_", "Issue"),
+    ("issuelink_", "Issue link"),
+    ("jira:version_", "Version"),
+)
+
+
+def _event_groups(events) -> list[dict]:
+    """The events, grouped as Jira's WebHooks screen shows them (Issue: created, ...)."""
+    groups = []
+    for prefix, label in EVENT_GROUPS:
+        names = [e[len(prefix) :] for e in sorted(events) if e.startswith(prefix)]
+        if names:
+            groups.append({"label": label, "names": names})
+    return groups
+
+
+def _webhook_panel(
+    request, integration, membership, *, state=None, notice="", error="", code="", status=200
+):
+    from .services.webhook_registration import webhook_events, webhook_jql, webhook_state
+
+    state = state or webhook_state(integration)
+    registered_events = state.registration.events if state.registration else webhook_events()
+    context = {
+        "integration": integration,
+        "state": state,
+        "can_admin": _webhook_admin(membership),
+        "webhook_url": selectors.webhook_url(integration),
+        "jql": webhook_jql(integration),
+        "project_key": effective_project(integration).key,
+        "event_groups": _event_groups(registered_events),
+        "deployment": effective_connection(integration).deployment,
+        "notice": notice,
+        "error": error,
+        "no_permission": code == "no_permission",
+    }
+    return render(request, "sync/partials/webhook_panel.html", context, status=status)
+
+
+@login_required
+@require_GET
+def webhook_panel(request: HttpRequest, integration_id: int) -> HttpResponse:
+    integration, membership = _integration_for(request, integration_id)
+    return _webhook_panel(request, integration, membership)
+
+
+@login_required
+@require_POST
+def webhook_register_view(request: HttpRequest, integration_id: int) -> HttpResponse:
+    from .services.webhook_registration import webhook_register
+
+    integration, membership = _integration_for(request, integration_id)
+    if not _webhook_admin(membership):
+        raise PermissionDenied(WEBHOOK_ADMIN_REFUSAL)
+    enable_url = reverse("integration_enable", args=[integration.pk])
+    try:
+        registration = webhook_register(integration=integration)
+    except ApplicationError as exc:
+        if not getattr(request, "htmx", False):
+            return _back_to(request, enable_url, exc.message, messages.ERROR)
+        return _webhook_panel(
+            request, integration, membership, error=exc.message, code=exc.code, status=400
+        )
+    notice = (
+        f"Registered in Jira (webhook {registration.jira_webhook_id}): Jira now sends this "
+        "integration's events here."
+    )
+    if not getattr(request, "htmx", False):
+        return _back_to(request, enable_url, notice)
+    return _webhook_panel(request, integration, membership, notice=notice)
+
+
+@login_required
+@require_GET
+def webhook_check_view(request: HttpRequest, integration_id: int) -> HttpResponse:
+    from .services.webhook_registration import webhook_check
+
+    integration, membership = _integration_for(request, integration_id)
+    try:
+        state = webhook_check(integration=integration)
+    except ApplicationError as exc:
+        return _webhook_panel(request, integration, membership, error=exc.message, status=400)
+    return _webhook_panel(request, integration, membership, state=state)

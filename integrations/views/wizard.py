@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Workspace
@@ -63,9 +61,17 @@ def integration_new(request: HttpRequest) -> HttpResponse:
 
         raise PermissionDenied(ADMIN_REFUSAL)
     templates = _templates(account)
+    if workspace is None:
+        # With one workspace, the integration a newcomer wants is that workspace's: a
+        # template is never enabled itself, so it is only the default when there is no choice.
+        workspaces = list(account.workspaces.all()[:2])
+        if len(workspaces) == 1:
+            workspace = workspaces[0]
     initial = {
         "scope": str(workspace.pk) if workspace else "account",
         "name": "Jira" if workspace is None else f"Jira — {workspace.name}",
+        # A template's Enable step links here with ?template= to start from it.
+        "template": request.GET.get("template", ""),
     }
     form = NameForm(request.POST or None, account=account, templates=templates, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -332,16 +338,6 @@ def integration_project_search(request: HttpRequest, integration_id: int) -> Htt
 # -- 5. Enable --------------------------------------------------------------------------------
 
 
-def webhook_url(integration: Integration) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{reverse('jira-webhook', args=[integration.webhook_token])}"
-
-
-def _last_inbound_event(integration: Integration):
-    from sync.selectors import last_inbound_event
-
-    return last_inbound_event(integration)
-
-
 def _latest_job(integration):
     from sync.models import BulkSendJob
 
@@ -358,9 +354,10 @@ def _enable_context(integration, membership, **extra):
         integration,
         membership,
         Step.ENABLE,
-        webhook_url=webhook_url(integration),
         project=project,
-        jql=f"project = {project.key}" if project.key else "",
+        workspaces=list(integration.account.workspaces.order_by("name"))
+        if integration.is_template
+        else [],
         blocking=[p for p in problems if p["severity"] == "error"],
         job=_latest_job(integration),
         **extra,
@@ -419,17 +416,6 @@ def integration_sync_options(request: HttpRequest, integration_id: int) -> HttpR
         + ("are imported automatically." if integration.auto_import else "wait as candidates."),
     )
     return redirect(step_url(integration, Step.ENABLE))
-
-
-@login_required
-@require_GET
-def integration_webhook_check(request: HttpRequest, integration_id: int) -> HttpResponse:
-    integration, _ = integration_for(request, integration_id)
-    return render(
-        request,
-        "integrations/partials/webhook_check.html",
-        {"integration": integration, "event": _last_inbound_event(integration), "checked": True},
-    )
 
 
 @login_required

@@ -297,7 +297,12 @@ def test_wizard_through_the_api_against_the_emulator(api, workspace, emulator, c
         format="json",
     ).json()
     base = f"/api/v1/integrations/{created['id']}"
-    assert api.post(f"{base}/test-connection/").json()["ok"] is True
+    tested = api.post(f"{base}/test-connection/").json()
+    assert tested["ok"] is True
+    # The Jira user the credentials belong to, as the provider gives it (issue 10).
+    assert tested["user"]["display_name"] == "Demo User"
+    assert tested["user"]["email"] == "demo@example.com"
+    assert tested["user"]["account_id"]
     projects = api.get(f"{base}/projects/?q=DEMO").json()["results"]
     assert [p["key"] for p in projects] == ["DEMO"]
     assert (
@@ -317,6 +322,7 @@ def test_wizard_through_the_api_against_the_emulator(api, workspace, emulator, c
     answer = api.post(f"{base}/test-connection/").json()
     assert answer["ok"] is False
     assert answer["code"] == "bad_credentials"
+    assert answer["user"] is None
     assert DEMO_TOKEN not in caplog.text
     assert "not-the-token-xyz" not in caplog.text
     assert api.post(f"{base}/disable/").json()["state"] == "disabled"

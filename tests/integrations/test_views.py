@@ -4,6 +4,8 @@ engine's errors next to what caused them with the input kept, and secrets never 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -177,6 +179,41 @@ def test_name_step_creates_a_workspace_integration_or_a_template(admin_client, a
         {"name": "From template", "scope": str(workspace.pk), "template": str(template.pk)},
     )
     assert Integration.objects.get(name="From template").template == template
+
+
+def test_add_integration_defaults_to_the_only_workspace(admin_client, account, workspace):
+    """The README's path (Settings > Integrations > Add integration) with one workspace
+    makes that workspace's integration, not a template that can never be enabled."""
+    page = admin_client.get(reverse("integration_new") + f"?account={account.pk}")
+    body = page.content.decode()
+    assert re.search(rf'value="{workspace.pk}"[^>]*checked', body)
+    assert not re.search(r'value="account"[^>]*checked', body)
+    assert "Jira — App" in body
+
+
+def test_with_two_workspaces_the_choice_is_left_to_the_user(admin_client, account, workspace):
+    from tests.factories import make_workspace
+
+    make_workspace(account=account, prefix="WEB", name="Web")
+    body = admin_client.get(reverse("integration_new") + f"?account={account.pk}").content
+    assert re.search(r'value="account"[^>]*checked', body.decode())
+
+
+def test_a_templates_enable_step_says_what_it_is_for(admin_client, account, workspace):
+    admin_client.post(
+        reverse("integration_new") + f"?account={account.pk}",
+        {"name": "Company Jira", "scope": "account"},
+    )
+    template = Integration.objects.get(name="Company Jira")
+    body = admin_client.get(url("integration_enable", template)).content.decode()
+    assert "A template is not enabled" in body
+    create = f"{reverse('integration_new')}?workspace={workspace.pk}&amp;template={template.pk}"
+    assert create in body
+    assert "Create an integration for App from this template" in body
+    assert 'name="send_all"' not in body
+    # The link starts the workspace's integration from the template.
+    start = admin_client.get(create.replace("&amp;", "&")).content.decode()
+    assert f'<option value="{template.pk}" selected>' in start
 
 
 def test_name_errors_are_shown_next_to_the_field_and_input_kept(admin_client, workspace):
@@ -549,14 +586,18 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     configuration_reload(integration=integration)
     mappings_apply_defaults(integration=integration)
     page = admin_client.get(url("integration_enable", integration)).content.decode()
-    assert f"{settings.PUBLIC_BASE_URL}/webhooks/jira/{integration.webhook_token}/" in page
-    assert "project = DEMO" in page
-    assert "Issue link:" in page
+    # The webhook part is the sync's partial, loaded by URL.
+    panel_url = reverse("sync:webhook_panel", args=[integration.pk])
+    assert f'hx-get="{panel_url}"' in page
+    panel = admin_client.get(panel_url, **HTMX).content.decode()
+    assert f"{settings.PUBLIC_BASE_URL}/webhooks/jira/{integration.webhook_token}/" in panel
+    assert "project = DEMO" in panel
+    assert "Issue link:" in panel
     secret = integration.get_webhook_secret()
-    assert secret not in page
+    assert secret not in page and secret not in panel
     revealed = admin_client.post(url("integration_webhook_secret", integration), **HTMX)
     assert secret in revealed.content.decode()
-    check = admin_client.get(url("integration_webhook_check", integration), **HTMX)
+    check = admin_client.get(reverse("sync:webhook_check", args=[integration.pk]), **HTMX)
     assert "No event has arrived yet" in check.content.decode()
     response = admin_client.post(url("integration_enable", integration), {})
     assert response.status_code == 302
