@@ -594,7 +594,8 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     assert "project = DEMO" in panel
     assert "Issue link:" in panel
     secret = integration.get_webhook_secret()
-    assert secret not in page and secret not in panel
+    assert secret not in page
+    assert secret not in panel
     revealed = admin_client.post(url("integration_webhook_secret", integration), **HTMX)
     assert secret in revealed.content.decode()
     check = admin_client.get(reverse("sync:webhook_check", args=[integration.pk]), **HTMX)

@@ -42,7 +42,8 @@ def test_register_creates_the_webhook_the_intake_needs(admin_client, enabled_int
     assert "Register the webhook in Jira" in body
     assert "No event has arrived yet" in body
     # The manual steps list the intake's events, no shorter copy.
-    assert "moved" in body and "merged" in body
+    assert "moved" in body
+    assert "merged" in body
 
     response = admin_client.post(reverse("sync:webhook_register", args=[integration.pk]), **HTMX)
     assert response.status_code == 200, response.content
