@@ -23,6 +23,7 @@ from tests.sync.conftest import make_linked_record, post_webhook
 pytestmark = pytest.mark.django_db
 
 
+
 def load(name: str) -> dict:
     return json.loads((WEBHOOKS / name).read_text())
 
