@@ -27,6 +27,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from . import jql
+from .browse import browse
 from .render import Renderer, select_fields
 from .store import STATUS_BY_ID, TRANSITIONS, JiraError, Store, User
 
@@ -202,6 +203,8 @@ class JiraApp:
         self.url_map = Map(_rules(), strict_slashes=False)
         self.requests_log: list[LogEntry] = []
         self._log_lock = threading.Lock()
+        # Called after every request that may have changed something (not GET / HEAD).
+        self.after_write: Callable[[], None] | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse):
         req = Request(environ)
@@ -211,6 +214,10 @@ class JiraApp:
     # -- dispatch ---------------------------------------------------------------
 
     def handle(self, req: Request) -> Response:
+        if not req.path.startswith("/rest/"):
+            page = browse(self.store, req)
+            if page is not None:
+                return page
         is_api = req.path.startswith("/rest/api/")
         status = 500
         # Read the body first: a dropped-connection fault shuts the socket, after which the
@@ -227,6 +234,8 @@ class JiraApp:
                     return resp
             resp = self._dispatch(req)
             status = resp.status_code
+            if req.method not in ("GET", "HEAD") and self.after_write is not None:
+                self.after_write()  # the sandbox saves its state (jira_emulator.persist)
             return resp
         finally:
             if req.path.startswith("/rest/"):
