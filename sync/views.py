@@ -443,9 +443,11 @@ def update_decide(
             else "Discarded: Jira was not changed."
         )
     if request.htmx:
-        context = _integration_context(integration, membership, "updates")
+        # The row, and the card's head again out of band: its count and Approve all /
+        # Discard all follow what is still waiting.
+        context = _updates_context(integration, membership, oob=True)
         context.update({"update": entry, "notice": notice, "error": error, "decided": not error})
-        return render(request, "sync/partials/update_row.html", context)
+        return render(request, "sync/partials/update_row_and_head.html", context)
     return _back_to(
         request,
         _updates_url(integration),
@@ -493,9 +495,9 @@ def candidate_decide(
         error = exc.message
     candidate.refresh_from_db()
     if request.htmx:
-        context = _integration_context(integration, membership, "updates")
+        context = _updates_context(integration, membership, oob=True)
         context.update({"candidate": candidate, "notice": notice, "error": error})
-        return render(request, "sync/partials/candidate_row.html", context)
+        return render(request, "sync/partials/candidate_row_and_head.html", context)
     return _back_to(
         request,
         _updates_url(integration),
