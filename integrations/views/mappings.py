@@ -64,7 +64,9 @@ def _issue_type_options(configuration: dict) -> list[dict]:
     ]
 
 
-def table_context(integration: Integration, *, notice=None, error=None, validation=None) -> dict:
+def table_context(
+    integration: Integration, *, notice=None, warning="", error=None, validation=None
+) -> dict:
     """Everything the table shows. ``error``: {"row": row id or "add" or None, "message",
     "field"}; ``validation``: validate_mapping()'s answer after Save and continue."""
     configuration = selectors.effective_configuration(integration)
@@ -125,6 +127,7 @@ def table_context(integration: Integration, *, notice=None, error=None, validati
         "general_problems": [p for p in problems if p.row is None],
         "jira_fields": LinkedTo.JiraField.choices,
         "notice": notice,
+        "warning": warning,
         "error": error,
         "add_error": error if error and error.get("row") == "add" else None,
         "general_error": error if error and error.get("row") is None else None,
@@ -168,13 +171,18 @@ def _error(exc: ApplicationError, row) -> dict:
 
 
 def _row_action(request, integration_id, rm_id, action) -> HttpResponse:
+    """``action`` returns what was done, or (what was done, a warning): they show apart, the
+    first as success (green), the second as a warning (yellow)."""
     integration, membership = integration_for(request, integration_id, write=True)
     try:
         notice = action(integration)
     except ApplicationError as exc:
         return _render_table(request, integration, membership, error=_error(exc, rm_id), status=400)
+    warning = ""
+    if isinstance(notice, tuple):
+        notice, warning = notice
     integration.refresh_from_db()
-    return _render_table(request, integration, membership, notice=notice)
+    return _render_table(request, integration, membership, notice=notice, warning=warning)
 
 
 @login_required
@@ -207,21 +215,22 @@ def mapping_row_add(request: HttpRequest, integration_id: int) -> HttpResponse:
             )
         label = kind_plural(kind)
         notice = f"{label} row added."
+        warnings = []
         if change.added_linked_to:
             notice += " " + _change_notice(change)
         elif parent_kinds_of(kind):
-            notice += (
-                " Linked to was not set automatically: no parent row is above it. Add it by hand "
-                "if you need it."
+            warnings.append(
+                "Linked to was not set automatically: no parent row is above it. Add it by hand "
+                "on the row (Add link) if you need it."
             )
         children = [c for c in child_kinds_of(kind) if c in mapped]
         if children:
             names = " and ".join(kind_plural(c) for c in children)
-            notice += (
-                f" {names} above it are not linked to {label.lower()} automatically: move "
-                f"{label} above them and add Linked to by hand."
+            warnings.append(
+                f"{names} above it are not linked to {label.lower()} automatically: add "
+                f"Linked to by hand on the {names} row (Add link), where it is."
             )
-        return notice
+        return notice, " ".join(warnings)
 
     return _row_action(request, integration_id, "add", action)
 
@@ -308,7 +317,8 @@ def linked_to_add_view(request: HttpRequest, integration_id: int, rm_id: int) ->
             parent_kind=parent_kind,
             jira_field=jira_field,
         )
-        return _change_notice(change)
+        order = [p.message for p in change.problems if p.code == "linked_to_below"]
+        return _change_notice(change), " ".join(order)
 
     return _row_action(request, integration_id, rm_id, action)
 

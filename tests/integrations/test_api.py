@@ -96,20 +96,21 @@ def test_record_mapping_flow_and_refusals_name_the_field(api, integration):
     feature_id = feature.json()["record_mapping"]["id"]
 
     refusal = api.post(
-        f"{base}/record-mappings/{feature_id}/linked-to/", {"parent_kind": "release"}, format="json"
+        f"{base}/record-mappings/{feature_id}/linked-to/", {"parent_kind": "epic"}, format="json"
     )
     assert refusal.status_code == 400
     assert "parent_kind" in refusal.json()["error"]["fields"]
 
-    moved = api.post(
-        f"{base}/record-mappings/{feature_id}/move/", {"direction": "down"}, format="json"
-    )
-    assert moved.status_code == 200
+    # The release row is below the feature row: Linked to is added in place all the same.
     added = api.post(
         f"{base}/record-mappings/{feature_id}/linked-to/", {"parent_kind": "release"}, format="json"
     )
     assert added.status_code == 201
     assert added.json()["record_mapping"]["linked_to"][0]["jira_field"] == "fix_versions"
+    moved = api.post(
+        f"{base}/record-mappings/{feature_id}/move/", {"direction": "down"}, format="json"
+    )
+    assert moved.status_code == 200
 
     cases = [
         (

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
+from integrations import selectors
 from integrations.models import Integration, RecordMapping, RelationshipMapping
 from integrations.services.configuration import configuration_reload
 from integrations.services.record_mappings import mappings_apply_defaults
@@ -396,13 +397,20 @@ def test_feature_first_is_not_linked_and_the_cost_is_said(admin_client, integrat
         **HTMX,
     )
     body = response.content.decode()
-    assert "Features above it are not linked to releases automatically" in body
+    # What was done in green, what it costs in yellow: not one box for both.
+    assert '<div class="notice notice-ok">Releases row added.</div>' in body
+    warning = body[body.index('<div class="notice notice-warn">') :]
+    assert "Features above it are not linked to releases automatically" in warning
     assert "will not be put in their release" in body
     feature = RecordMapping.objects.get(integration=integration, record_kind="feature")
-    release = RecordMapping.objects.get(integration=integration, record_kind="release")
     assert not feature.linked_to.exists()
-    # Move the release up, then add the link by hand.
-    admin_client.post(url("mapping_row_move", integration, release.pk), {"direction": "up"}, **HTMX)
+    # The first row offers Add link in place; the release row shows no empty "Linked to".
+    assert 'id="parent-feature"' in body
+    release_row = body[body.index('id="row-release"') :]
+    release_row = release_row[: release_row.index("</li>")]
+    assert 'class="linked-to"' not in release_row
+    assert "not set" not in release_row
+    # Add the link by hand without reordering: done, with the warning about order.
     response = admin_client.post(
         url("mapping_linked_to_add", integration, feature.pk),
         {"parent_kind": "release", "jira_field": "fix_versions"},
@@ -410,6 +418,12 @@ def test_feature_first_is_not_linked_and_the_cost_is_said(admin_client, integrat
     )
     assert response.status_code == 200
     assert feature.linked_to.get().jira_field == "fix_versions"
+    body = response.content.decode()
+    assert '<div class="notice notice-ok">Linked to set' in body
+    warning = body[body.index('<div class="notice notice-warn">') :]
+    assert "whose row is below it" in warning
+    rows = selectors.validate_mapping(integration)["rows"]
+    assert all(p["severity"] == "warning" for r in rows for p in r["problems"])
 
 
 def test_row_errors_appear_next_to_the_row(admin_client, integration):
@@ -443,7 +457,7 @@ def test_reorder_update_remove_and_defaults(admin_client, integration):
     assert [
         r.pk for r in RecordMapping.objects.filter(integration=integration).order_by("position")
     ] == ids
-    assert "now below it" in response.content.decode()  # Linked to pointing below, in words
+    assert "whose row is below it" in response.content.decode()  # Linked to below, in words
     feature = RecordMapping.objects.get(integration=integration, record_kind="feature")
     admin_client.post(
         url("mapping_row_update", integration, feature.pk),
