@@ -534,6 +534,22 @@ class RelationshipPair:
     ref: object = field(default=None, compare=False)
 
 
+def suggest_jira_link_type(link_type_label: str, jira_link_types: Sequence[dict]) -> dict | None:
+    """The Jira issue link type that reads like a record link type here ("Blocks" ->
+    Blocks, "Duplicates" -> Duplicate, "Relates to" -> Relates); else Jira's Relates; else
+    the first. For a new pair in the Record links modal."""
+    label = link_type_label.casefold()
+    for jira in jira_link_types:
+        outward = str(jira.get("outward", "")).casefold()
+        name = str(jira.get("name", "")).casefold()
+        if outward == label or (name and label.startswith(name)):
+            return jira
+    for jira in jira_link_types:
+        if str(jira.get("name", "")).casefold() == "relates":
+            return jira
+    return jira_link_types[0] if jira_link_types else None
+
+
 def relationship_outgoing(pairs: Sequence[RelationshipPair], link_type: str):
     """The first pair for our ``link_type`` that syncs to Jira."""
     for pair in pairs:

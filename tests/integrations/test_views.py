@@ -547,39 +547,86 @@ def test_field_mapping_page_cycles_direction_and_maps_values(admin_client, integ
     assert last.position == count - 1
 
 
+def pairs_post(pairs, command="done"):
+    """The modal's formset (prefix "pairs") as the browser posts it."""
+    data = {
+        "pairs-TOTAL_FORMS": str(len(pairs)),
+        "pairs-INITIAL_FORMS": str(len(pairs)),
+        "pairs-MIN_NUM_FORMS": "0",
+        "pairs-MAX_NUM_FORMS": "1000",
+        "command": command,
+    }
+    for i, (pair_id, link_type, jira_link) in enumerate(pairs):
+        data[f"pairs-{i}-pair_id"] = pair_id
+        data[f"pairs-{i}-link_type"] = link_type
+        data[f"pairs-{i}-jira_link"] = jira_link
+        data[f"pairs-{i}-sync_direction"] = "both"
+    return data
+
+
 def test_record_links_modal_saves_order(admin_client, integration):
     mappings_apply_defaults(integration=integration)
     modal = admin_client.get(url("record_links_modal", integration, "feature"), **HTMX)
     assert "The first matching pair wins" in modal.content.decode()
-    data = {
-        "pair_id": ["", ""],
-        "link_type": ["relates_to", "contains"],
-        "jira_link_type_id": ["10003", "10003"],
-        "jira_direction": ["outward", "outward"],
-        "sync_direction": ["both", "both"],
-        "command": "done",
-    }
-    response = admin_client.post(url("record_links_save", integration, "feature"), data, **HTMX)
+    save = url("record_links_save", integration, "feature")
+    data = pairs_post([("", "relates_to", "10003:outward"), ("", "contains", "10003:outward")])
+    response = admin_client.post(save, data, **HTMX)
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#mappings"
     pairs = RelationshipMapping.objects.filter(integration=integration, record_kind="feature")
     assert [p.link_type for p in pairs.order_by("position")] == ["relates_to", "contains"]
-    data.update(pair_id=[str(p.pk) for p in pairs.order_by("position")], command="up:1")
-    moved = admin_client.post(url("record_links_save", integration, "feature"), data, **HTMX)
-    assert moved.content.decode().index("contains") < moved.content.decode().index(
-        '"relates_to" selected'
+    ids = [str(p.pk) for p in pairs.order_by("position")]
+    moved = admin_client.post(
+        save,
+        pairs_post(
+            [(ids[0], "relates_to", "10003:outward"), (ids[1], "contains", "10003:outward")],
+            command="up:1",
+        ),
+        **HTMX,
+    ).content.decode()
+    assert moved.index('"contains" selected') < moved.index('"relates_to" selected')
+    admin_client.post(
+        save,
+        pairs_post([(ids[1], "contains", "10003:outward"), (ids[0], "relates_to", "10003:outward")]),
+        **HTMX,
     )
-    data.update(
-        link_type=["contains", "relates_to"],
-        pair_id=list(reversed(data["pair_id"])),
-        command="done",
-    )
-    admin_client.post(url("record_links_save", integration, "feature"), data, **HTMX)
     assert [p.link_type for p in pairs.order_by("position")] == ["contains", "relates_to"]
-    data.update(jira_link_type_id=["10003", "999"])
-    bad = admin_client.post(url("record_links_save", integration, "feature"), data, **HTMX)
+    bad = admin_client.post(
+        save,
+        pairs_post([(ids[1], "contains", "10003:outward"), (ids[0], "relates_to", "999:outward")]),
+        **HTMX,
+    )
     assert bad.status_code == 400
     assert "no issue link type with id &#x27;999&#x27;" in bad.content.decode()
+    # A pair that does not parse is named, with what was typed kept.
+    bad = admin_client.post(save, pairs_post([("", "unicorn", "10003:outward")]), **HTMX)
+    assert bad.status_code == 400
+    assert "Pair 1: Link here:" in bad.content.decode()
+
+
+def test_record_links_modal_speaks_in_examples_and_starts_a_pair_sensibly(
+    admin_client, integration
+):
+    """Options read as sentences with example keys, not "outward/inward"; a new pair pairs
+    a link type here with the Jira type that reads like it (issue 10)."""
+    modal = admin_client.get(url("record_links_modal", integration, "feature"), **HTMX)
+    assert "outward" not in modal.content.decode().replace('value="', "").split(":outward")[0]
+    save = url("record_links_save", integration, "feature")
+    added = admin_client.post(save, pairs_post([], command="add"), **HTMX).content.decode()
+    # The first link type here (Relates to) with Jira's Relates, not Blocks.
+    assert '<option value="relates_to" selected>APP-1 relates to APP-2</option>' in added
+    assert '<option value="10003:outward" selected>DEMO-1 relates to DEMO-2</option>' in added
+    added = admin_client.post(
+        save,
+        pairs_post([("", "relates_to", "10003:outward"), ("", "depends_on", "10003:outward")])
+        | {"command": "add"},
+        **HTMX,
+    ).content.decode()
+    third = added[added.index('name="pairs-2-link_type"') :]
+    assert '<option value="contains" selected>APP-1 contains APP-2</option>' in third
+    assert "DEMO-1 is blocked by DEMO-2" in added  # Blocks read from the other end
+    assert "(outward)" not in added
+    assert "(inward)" not in added
 
 
 def test_record_links_modal_points_to_reload_when_not_loaded(admin_client, workspace):
