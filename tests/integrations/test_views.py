@@ -587,7 +587,9 @@ def test_record_links_modal_saves_order(admin_client, integration):
     assert moved.index('"contains" selected') < moved.index('"relates_to" selected')
     admin_client.post(
         save,
-        pairs_post([(ids[1], "contains", "10003:outward"), (ids[0], "relates_to", "10003:outward")]),
+        pairs_post(
+            [(ids[1], "contains", "10003:outward"), (ids[0], "relates_to", "10003:outward")]
+        ),
         **HTMX,
     )
     assert [p.link_type for p in pairs.order_by("position")] == ["contains", "relates_to"]
