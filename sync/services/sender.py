@@ -498,6 +498,15 @@ class Sender:
             ):
                 self.client.transition_issue(key, str(transition["id"]))
                 return
+        # Jira offers no transition to the status an issue is in: already there is not a
+        # problem to report (one read, only when no transition matched).
+        current = (self.client.get_issue(key, fields=["status"]).get("fields") or {}).get(
+            "status"
+        ) or {}
+        if (status.id and str(current.get("id")) == status.id) or (
+            str(current.get("name", "")).casefold() == status.name.casefold()
+        ):
+            return
         warnings.append(
             f"No Jira transition takes {key} to '{status.name}', so its status was not changed: "
             "check the status value mapping or the Jira workflow."

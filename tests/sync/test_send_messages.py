@@ -1,0 +1,35 @@
+"""The sync log of a send says only what is true (issue 10, the first walk): no "No Jira
+transition takes DEMO-5 to 'Done'" when the issue is already Done."""
+
+from __future__ import annotations
+
+import pytest
+
+from records.services import record_update
+from sync.models import JiraLink, SyncLogEntry
+from tests.factories import make_record
+
+from .outbound_helpers import drain
+
+pytestmark = pytest.mark.django_db
+
+
+def test_no_transition_warning_when_the_issue_is_already_in_that_status(
+    enabled_integration, workspace, emulator
+):
+    feature = make_record(workspace, "feature", "Pay by card")
+    drain(enabled_integration)
+    key = JiraLink.objects.get(record=feature).jira_key
+    emulator.transition_issue(key, "Done")  # done in Jira, its webhook not (yet) here
+
+    record_update(record=feature, status="shipped")
+    drain(enabled_integration)
+
+    assert emulator.get_issue(key)["fields"]["status"]["name"] == "Done"
+    warnings = list(
+        SyncLogEntry.objects.filter(integration=enabled_integration, level="warning").values_list(
+            "message", flat=True
+        )
+    )
+    assert not [w for w in warnings if "No Jira transition" in w], warnings
+
