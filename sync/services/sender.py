@@ -51,7 +51,7 @@ from integrations.transform import JiraValue, record_to_jira_fields
 from records.kinds import kind_label
 from records.models import Record, RecordLink
 
-from ..models import BulkSendJob, IssueLinkMirror, JiraLink, OutboxEntry
+from ..models import BulkSendJob, IssueLinkMirror, JiraLink, OutboxEntry, SyncLogEntry
 from ..tasks import MAX_ATTEMPTS, backoff_seconds, enqueue_outbox_entry
 from .log import sync_log
 
@@ -116,6 +116,10 @@ class Sent:
     what: str  # for the log
 
 
+# Warnings about a person rather than a record, said once per send (integrations.transform).
+PER_SEND_WARNINGS = ("No Jira user matches",)
+
+
 class Sender:
     """One integration's view of Jira for a batch of sends (mappings read once)."""
 
@@ -134,6 +138,9 @@ class Sender:
         # Jira users by the email or name searched, for this Sender's batch: a send all of
         # thousands of features searches once per distinct assignee, not once per record.
         self._users: dict[str, dict | None] = {}
+        # Warnings that are about a person, not a record ("No Jira user matches Zed..."):
+        # said once per send (a Sender's batch), with how many records it concerned.
+        self._said: dict[str, tuple[SyncLogEntry, str, int]] = {}
 
     # -- small facts ---------------------------------------------------------------------
 
@@ -571,7 +578,13 @@ class Sender:
         self, record: Record, warnings: list[str], entry: OutboxEntry | None, key: str
     ) -> None:
         for warning in dict.fromkeys(warnings):
-            sync_log(
+            if warning in self._said:
+                logged, first, count = self._said[warning]
+                self._said[warning] = (logged, first, count + 1)
+                logged.message = f"{warning} ({count + 1} records of this send, first {first})"
+                logged.save(update_fields=["message"])
+                continue
+            logged = sync_log(
                 integration_id=self.integration.id,
                 level="warning",
                 action="send",
@@ -580,6 +593,8 @@ class Sender:
                 jira_key=key,
                 outbox_entry=entry,
             )
+            if warning.startswith(PER_SEND_WARNINGS):
+                self._said[warning] = (logged, record.reference, 1)
 
     def describe(self, exc: Exception, record: Record | None = None) -> str:
         """A failure in words that say what to do."""
