@@ -130,3 +130,35 @@ def test_viewers_cannot_register(enabled_integration, viewer, emulator):
     panel = client.get(reverse("sync:webhook_panel", args=[enabled_integration.pk]), **HTMX)
     assert panel.status_code == 200
     assert "Register the webhook in Jira" not in panel.content.decode()
+
+
+def test_the_same_through_the_api(owner, viewer, enabled_integration, emulator):
+    from tests.api.conftest import bearer_client
+
+    api = bearer_client(owner)
+    base = f"/api/v1/integrations/{enabled_integration.pk}/jira-webhook/"
+    state = api.get(base).json()
+    assert state["registered"] is False
+    assert sorted(state["events"]) == sorted(HANDLED_EVENTS)
+    assert state["jql"] == "project = DEMO"
+    assert bearer_client(viewer).post(f"{base}register/").status_code == 403
+
+    registered = api.post(f"{base}register/")
+    assert registered.status_code == 200, registered.content
+    assert registered.json()["registered"] is True
+    assert registered.json()["jira_webhook_id"] == str(next(iter(emulator.state.webhooks)))
+    assert enabled_integration.get_webhook_secret() not in registered.content.decode()
+    checked = api.post(f"{base}check/").json()
+    assert checked["problems"] == []
+    assert checked["checked_at"]
+
+    assert api.delete(base).status_code == 204
+    assert hooks(emulator) == []
+    assert api.get(base).json()["registered"] is False
+
+    for user in emulator.state.users.values():
+        user.admin = False
+    refused = api.post(f"{base}register/")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "no_permission"
+    assert "may not manage webhooks" in refused.json()["error"]["message"]
