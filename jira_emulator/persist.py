@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,9 @@ class StateFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        # One save at a time, each taking its snapshot inside: a slower, older snapshot can
+        # never replace a newer one.
+        self._lock = threading.Lock()
 
     def load_or_seed(self, store: Store, seed: bool) -> bool:
         """True when a saved state was loaded."""
@@ -102,7 +106,10 @@ class StateFile:
         return False
 
     def save(self, store: Store) -> None:
-        data = json.dumps(snapshot(store), separators=(",", ":"))
+        with self._lock:
+            self._write(json.dumps(snapshot(store), separators=(",", ":")))
+
+    def _write(self, data: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".jira-sandbox-", suffix=".tmp")
         try:

@@ -707,7 +707,8 @@ def test_disable_and_delete_with_consequences(admin_client, integration, emulato
     assert integration.state == Integration.State.DISABLED
     confirm = admin_client.get(url("integration_delete", integration)).content.decode()
     assert "Your records are kept" in confirm
-    assert "Nothing is deleted in Jira" in confirm
+    assert "No issue or version is deleted in Jira" in confirm
+    assert "A webhook registered from the Enable step is deleted from Jira" in confirm
     admin_client.post(url("integration_delete", integration))
     assert not Integration.objects.filter(pk=integration.pk).exists()
 
