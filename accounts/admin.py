@@ -1,7 +1,6 @@
 from django.contrib import admin
 
-from core.admin import AccountScopedAdmin
-
+from .admin_scoping import AccountScopedAdmin
 from .models import Account, ApiKey, Membership, Workspace
 
 

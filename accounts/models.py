@@ -14,9 +14,7 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-# What each role may do. Kept as data so pages, API and admin ask the same question.
-ROLE_CAN_EDIT_RECORDS = {Role.OWNER, Role.ADMIN, Role.CONTRIBUTOR}
-ROLE_CAN_ADMINISTER = {Role.OWNER, Role.ADMIN}
+# What each role may do is accounts.policy's to say (pages, API and admin all ask it).
 
 
 class Account(models.Model):
@@ -48,11 +46,15 @@ class Membership(models.Model):
 
     @property
     def can_edit_records(self) -> bool:
-        return self.role in ROLE_CAN_EDIT_RECORDS
+        from .policy import Action, role_allows  # the policy reads this model
+
+        return role_allows(self.role, Action.EDIT)
 
     @property
     def can_administer(self) -> bool:
-        return self.role in ROLE_CAN_ADMINISTER
+        from .policy import Action, role_allows
+
+        return role_allows(self.role, Action.ADMINISTER)
 
 
 prefix_validator = RegexValidator(

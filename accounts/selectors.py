@@ -4,17 +4,18 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from .models import Account, Membership, Workspace
+from .policy import member_account_ids
 
 
-def account_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Account]:
-    return Account.objects.filter(memberships__user=user).distinct()
+def account_list_for_user(*, user: AbstractBaseUser | None) -> QuerySet[Account]:
+    return Account.objects.filter(pk__in=member_account_ids(user))
 
 
-def workspace_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Workspace]:
+def workspace_list_for_user(*, user: AbstractBaseUser | None) -> QuerySet[Workspace]:
     """Every workspace of every account the user is a member of: the tenant boundary."""
-    if not user.is_authenticated:
-        return Workspace.objects.none()
-    return Workspace.objects.filter(account__memberships__user=user).select_related("account")
+    return Workspace.objects.filter(account_id__in=member_account_ids(user)).select_related(
+        "account"
+    )
 
 
 def membership_get(*, user: AbstractBaseUser, account_id: int) -> Membership | None:

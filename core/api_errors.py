@@ -69,7 +69,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found: it does not exist, or it is not in your account.")
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(*exc.args[:1])  # the policy's reason, if it gave one
 
     response = exception_handler(exc, context)
     if response is None:

@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from core.admin import AccountScopedAdmin
+from accounts.admin_scoping import AccountScopedAdmin
 
 from .models import (
     FieldMapping,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 
+from accounts.policy import member_account_ids
 from records.kinds import kind_plural
 
 from . import rules
@@ -23,12 +24,8 @@ Part = Integration.Part
 
 def integration_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Integration]:
     """Integrations (templates included) of every account the user belongs to."""
-    if not user.is_authenticated:
-        return Integration.objects.none()
-    return (
-        Integration.objects.filter(account__memberships__user=user)
-        .select_related("account", "workspace", "template")
-        .distinct()
+    return Integration.objects.filter(account_id__in=member_account_ids(user)).select_related(
+        "account", "workspace", "template"
     )
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import AccountScopedAdmin
+from accounts.admin_scoping import AccountScopedAdmin
 
 from .models import Record, RecordLink, Tag
 

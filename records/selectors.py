@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce, Lower, RowNumber
 from accounts.models import Workspace
 from accounts.selectors import workspace_list_for_user
 
+from .extensions import record_prefetches
 from .kinds import RecordKind, child_kinds_of
 from .models import Record, RecordLink, Tag
 from .workflows import statuses_for
@@ -37,7 +38,7 @@ RECORD_RELATED = ("workspace", "assignee", "initiative", "release", "epic", "fea
 def record_base_queryset() -> QuerySet[Record]:
     return Record.objects.select_related(*RECORD_RELATED).prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name")),
-        "jira_links",
+        *record_prefetches(),  # what apps above contribute (the sync's Jira links)
     )
 
 
@@ -107,10 +108,16 @@ class BoardFilters:
         return bool(self.category or self.tag or self.text)
 
 
-def _status_category_q(category: str, kinds: list[str]) -> Q:
+# -- the record filters: one definition each, for the board and the API's FilterSet ----------
+
+
+STATUS_CATEGORIES = [("todo", "To do"), ("in_progress", "In progress"), ("done", "Done")]
+
+
+def record_status_category_q(category: str, kinds: list[str]) -> Q:
     """Records of ``kinds`` whose status is in ``category`` for their kind; a status unknown to
     the workflow counts as to do (as the badge shows it). An unknown category matches nothing."""
-    if category not in {"todo", "in_progress", "done"}:
+    if category not in {key for key, _ in STATUS_CATEGORIES}:
         return Q(pk__in=[])
     q = Q(pk__in=[])
     for kind in kinds:
@@ -123,19 +130,37 @@ def _status_category_q(category: str, kinds: list[str]) -> Q:
     return q
 
 
+def record_text_q(text: str) -> Q:
+    """Text typed in a search box: in the name (any case), or the exact reference (any case),
+    so "APP-1" finds APP-1 and not APP-10 to APP-19."""
+    text = text.strip()
+    if not text:
+        return Q()
+    return Q(name__icontains=text) | Q(reference__iexact=text)
+
+
+def record_tag_q(tag: str, *, workspace: Workspace | None = None) -> Q:
+    """Records carrying the tag, any case. Matches Lower(name) so the (workspace, lower name)
+    unique index serves it, and filters by record id instead of joining tags into the list
+    (a join that made PostgreSQL probe the tag table once per record)."""
+    tag = tag.strip().lower()
+    if not tag:
+        return Q()
+    tags = Tag.objects.annotate(lname=Lower("name")).filter(lname=tag)
+    if workspace is not None:
+        tags = tags.filter(workspace=workspace)
+    return Q(pk__in=Record.tags.through.objects.filter(tag__in=tags).values("record_id"))
+
+
 def board_filter_q(workspace: Workspace, filters: BoardFilters, *, kind: str | None = None) -> Q:
     """The filters as one SQL condition on records (of ``kind`` when given)."""
     q = Q()
     if filters.category:
-        q &= _status_category_q(filters.category, [kind] if kind else RecordKind.values)
+        q &= record_status_category_q(filters.category, [kind] if kind else RecordKind.values)
     if filters.tag:
-        # Ids of the tagged records, which the database reads once and probes per row.
-        tagged = Record.tags.through.objects.filter(
-            tag__workspace=workspace, tag__name__iexact=filters.tag
-        ).values("record_id")
-        q &= Q(pk__in=tagged)
+        q &= record_tag_q(filters.tag, workspace=workspace)
     if filters.text:
-        q &= Q(name__icontains=filters.text) | Q(reference__icontains=filters.text)
+        q &= record_text_q(filters.text)
     return q
 
 

@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import policy
 from accounts.models import Membership, Workspace
+from accounts.policy import Action
 from accounts.selectors import membership_get, workspace_list_for_user
 from core.exceptions import ApplicationError
 
@@ -23,6 +24,7 @@ from .kinds import RecordKind, child_kinds_of, kind_label, kind_plural, parent_k
 from .models import Record, RecordLink
 from .selectors import (
     BOARD_FEATURES_PER_RELEASE,
+    STATUS_CATEGORIES,
     BoardFilters,
     record_child_counts,
     record_children_page,
@@ -45,7 +47,6 @@ from .services import (
 )
 
 VIEWER_REFUSAL = "Viewers can read but not change records. Ask an admin for the contributor role."
-STATUS_CATEGORIES = [("todo", "To do"), ("in_progress", "In progress"), ("done", "Done")]
 
 
 # --- Access -------------------------------------------------------------------------------
@@ -66,8 +67,7 @@ def _record_for(request: HttpRequest, record_id: int) -> tuple[Record, Membershi
 
 
 def _require_edit(membership: Membership) -> None:
-    if not membership.can_edit_records:
-        raise PermissionDenied(VIEWER_REFUSAL)
+    policy.require(membership.role, Action.EDIT, refusal=VIEWER_REFUSAL)
 
 
 # --- Home and workspaces ------------------------------------------------------------------

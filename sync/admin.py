@@ -13,7 +13,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from core.admin import AccountScopedAdmin
+from accounts.admin_scoping import AccountScopedAdmin
 
 from .models import (
     BulkSendJob,

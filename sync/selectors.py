@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 
+from integrations.extensions import SyncSummary
 from integrations.models import Integration
 from records.models import Record
 
@@ -82,6 +81,15 @@ def last_inbound_event(integration: Integration) -> InboundEvent | None:
     return (
         InboundEvent.objects.filter(integration=integration).order_by("-received_at", "-id").first()
     )
+
+
+def bulk_send_job_latest(integration: Integration) -> BulkSendJob | None:
+    """The last "Send all" of the integration, for the Enable step's progress bar."""
+    return BulkSendJob.objects.filter(integration=integration).order_by("-started_at").first()
+
+
+def bulk_send_job_get(integration: Integration, job_id: int) -> BulkSendJob | None:
+    return BulkSendJob.objects.filter(integration=integration, pk=job_id).first()
 
 
 # -- what the user sees of the sync (pages and the API) ---------------------------------------
@@ -256,13 +264,6 @@ def bulk_send_job_get_for_user(*, user, job_id) -> BulkSendJob | None:
     )
 
 
-@dataclass(frozen=True)
-class SyncSummary:
-    last_sync: datetime | None
-    linked_records: int
-    errors: int
-
-
 def integration_sync_summaries(ids) -> dict[int, SyncSummary]:
     """For the integration lists: last sync activity, linked records and errors needing
     attention, for many integrations in a fixed number of queries."""
@@ -292,8 +293,3 @@ def integration_sync_summaries(ids) -> dict[int, SyncSummary]:
             errors=errors[integration_id],
         )
     return summaries
-
-
-def webhook_url(integration: Integration) -> str:
-    """The URL Jira posts this integration's webhooks to (built from APP_PUBLIC_BASE_URL)."""
-    return f"{settings.PUBLIC_BASE_URL}{reverse('jira-webhook', args=[integration.webhook_token])}"

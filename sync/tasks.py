@@ -1,79 +1,47 @@
 """Celery tasks: thin. They take ids, load fresh rows inside the services, and are safe to
-run twice (acks_late + redelivery): every service they call is idempotent."""
+run twice (acks_late + redelivery): every service they call is idempotent. Enqueueing and
+the retry pacing live below the services, in ``sync.queue``."""
 
 from __future__ import annotations
 
-import logging
-import random
-
 from celery import shared_task
-from django.db import transaction
 
-logger = logging.getLogger(__name__)
+from .models import InboundEvent, OutboxEntry
+from .queue import (
+    BULK_SEND,
+    MAX_ATTEMPTS,
+    PROCESS_INBOUND_EVENT,
+    PROCESS_OUTBOX_ENTRY,
+    SWEEP,
+    send_now,
+)
+from .services.bulk import bulk_send_run
+from .services.inbound import inbound_event_process
+from .services.outbound import outbox_entry_process
+from .services.sweeps import due_inbound_event_ids, due_outbox_entry_ids, hand_off
 
-MAX_ATTEMPTS = 8
-BASE_BACKOFF_SECONDS = 5
-MAX_BACKOFF_SECONDS = 15 * 60  # well under the Redis visibility timeout (settings)
-
-
-def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter; never sooner than Jira's Retry-After."""
-    ceiling = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** max(attempt - 1, 0))
-    delay = random.uniform(ceiling / 2, ceiling)
-    if retry_after:
-        delay = max(delay, float(retry_after))
-    return min(delay, MAX_BACKOFF_SECONDS)
-
-
-def _send(task, object_id: int, countdown: float | None = None) -> bool:
-    try:
-        task.apply_async((object_id,), countdown=countdown)
-    except Exception:  # broker down: the row is durable, the beat sweep will hand it off
-        logger.warning("could not enqueue %s(%s); the sweep will retry", task.name, object_id)
-        return False
-    return True
+__all__ = ["MAX_ATTEMPTS", "bulk_send", "process_inbound_event", "process_outbox_entry", "sweep"]
 
 
-def enqueue_inbound_event(event_id: int, countdown: float | None = None) -> None:
-    transaction.on_commit(lambda: _send(process_inbound_event, event_id, countdown), robust=True)
-
-
-def enqueue_outbox_entry(entry_id: int, countdown: float | None = None) -> None:
-    transaction.on_commit(lambda: _send(process_outbox_entry, entry_id, countdown), robust=True)
-
-
-@shared_task(name="sync.process_inbound_event", ignore_result=True)
+@shared_task(name=PROCESS_INBOUND_EVENT, ignore_result=True)
 def process_inbound_event(event_id: int) -> None:
-    from .services.inbound import inbound_event_process
-
     inbound_event_process(event_id=event_id)
 
 
-@shared_task(name="sync.process_outbox_entry", ignore_result=True)
+@shared_task(name=PROCESS_OUTBOX_ENTRY, ignore_result=True)
 def process_outbox_entry(entry_id: int) -> None:
-    from .services.outbound import outbox_entry_process
-
     outbox_entry_process(entry_id=entry_id)
 
 
-@shared_task(name="sync.sweep", ignore_result=True)
+@shared_task(name=SWEEP, ignore_result=True)
 def sweep() -> None:
     """Beat: hand off events and outbox entries whose message never reached a worker (broker
     down, worker killed before acking with the message lost) or whose retry is due."""
-    from .models import InboundEvent, OutboxEntry
-    from .services.sweeps import due_inbound_event_ids, due_outbox_entry_ids, hand_off
-
-    hand_off(InboundEvent, due_inbound_event_ids(), lambda i: _send(process_inbound_event, i))
-    hand_off(OutboxEntry, due_outbox_entry_ids(), lambda i: _send(process_outbox_entry, i))
+    hand_off(InboundEvent, due_inbound_event_ids(), lambda i: send_now(PROCESS_INBOUND_EVENT, i))
+    hand_off(OutboxEntry, due_outbox_entry_ids(), lambda i: send_now(PROCESS_OUTBOX_ENTRY, i))
 
 
-def enqueue_bulk_send(job_id: int) -> None:
-    transaction.on_commit(lambda: _send(bulk_send, job_id), robust=True)
-
-
-@shared_task(name="sync.bulk_send", ignore_result=True)
+@shared_task(name=BULK_SEND, ignore_result=True)
 def bulk_send(job_id: int) -> None:
     """Send all existing records of an integration (sync.services.bulk)."""
-    from .services.bulk import bulk_send_run
-
     bulk_send_run(job_id=job_id)

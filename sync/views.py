@@ -14,14 +14,15 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import policy
 from accounts.models import Membership
+from accounts.policy import Action
 from accounts.selectors import membership_get
 from core.exceptions import ApplicationError
 from integrations.models import Integration
@@ -64,12 +65,11 @@ MAX_ID = 2**63 - 1
 
 
 def _can_act(membership: Membership | None) -> bool:
-    return membership is not None and membership.can_edit_records
+    return policy.role_allows(getattr(membership, "role", None), Action.EDIT)
 
 
 def _require_act(membership: Membership | None) -> None:
-    if not _can_act(membership):
-        raise PermissionDenied(VIEWER_REFUSAL)
+    policy.require(getattr(membership, "role", None), Action.EDIT, refusal=VIEWER_REFUSAL)
 
 
 def _record_for(request: HttpRequest, record_id: int) -> tuple[Record, Membership]:
@@ -536,13 +536,7 @@ def candidates_decide_all(request: HttpRequest, integration_id: int, decision: s
     return _back_to(request, _updates_url(integration), notice)
 
 
-# --- Enable step: the Jira webhook (an htmx partial the wizard's Enable step loads) ------------
-
-
-def _webhook_admin(membership: Membership | None) -> bool:
-    from accounts.models import ROLE_CAN_ADMINISTER
-
-    return membership is not None and membership.role in ROLE_CAN_ADMINISTER
+# --- Enable step: the Jira webhook (a section the sync adds to the wizard's Enable step) ------
 
 
 WEBHOOK_ADMIN_REFUSAL = (
@@ -556,27 +550,31 @@ EVENT_GROUPS = (
 
 
 def _event_groups(events) -> list[dict]:
-    """The events, grouped as Jira's WebHooks screen shows them (Issue: created, ...)."""
+    """The events as Jira's WebHooks screen groups them (Issue: created, updated, ...)."""
     groups = []
     for prefix, label in EVENT_GROUPS:
-        names = [e[len(prefix) :] for e in sorted(events) if e.startswith(prefix)]
+        names = [e.removeprefix(prefix) for e in events if e.startswith(prefix)]
         if names:
             groups.append({"label": label, "names": names})
     return groups
 
 
-def _webhook_panel(
-    request, integration, membership, *, state=None, notice="", error="", code="", status=200
-):
-    from .services.webhook_registration import webhook_events, webhook_jql, webhook_state
+def webhook_panel_context(
+    request, integration, *, state=None, notice="", error="", code=""
+) -> dict:
+    """What the webhook panel shows; also the context of the Enable step's section
+    (registered with integrations.extensions.enable_panel_add in SyncConfig.ready)."""
+    from .services.webhook_registration import webhook_jql, webhook_state
+    from .webhooks.setup import webhook_events, webhook_url
 
+    membership = membership_get(user=request.user, account_id=integration.account_id)
     state = state or webhook_state(integration)
     registered_events = state.registration.events if state.registration else webhook_events()
-    context = {
+    return {
         "integration": integration,
         "state": state,
-        "can_admin": _webhook_admin(membership),
-        "webhook_url": selectors.webhook_url(integration),
+        "can_admin": policy.role_allows(getattr(membership, "role", None), Action.ADMINISTER),
+        "webhook_url": webhook_url(integration),
         "jql": webhook_jql(integration),
         "project_key": effective_project(integration).key,
         "event_groups": _event_groups(registered_events),
@@ -585,14 +583,18 @@ def _webhook_panel(
         "error": error,
         "no_permission": code == "no_permission",
     }
+
+
+def _webhook_panel(request, integration, *, status=200, **kwargs) -> HttpResponse:
+    context = webhook_panel_context(request, integration, **kwargs)
     return render(request, "sync/partials/webhook_panel.html", context, status=status)
 
 
 @login_required
 @require_GET
 def webhook_panel(request: HttpRequest, integration_id: int) -> HttpResponse:
-    integration, membership = _integration_for(request, integration_id)
-    return _webhook_panel(request, integration, membership)
+    integration, _ = _integration_for(request, integration_id)
+    return _webhook_panel(request, integration)
 
 
 @login_required
@@ -601,24 +603,23 @@ def webhook_register_view(request: HttpRequest, integration_id: int) -> HttpResp
     from .services.webhook_registration import webhook_register
 
     integration, membership = _integration_for(request, integration_id)
-    if not _webhook_admin(membership):
-        raise PermissionDenied(WEBHOOK_ADMIN_REFUSAL)
+    policy.require(
+        getattr(membership, "role", None), Action.ADMINISTER, refusal=WEBHOOK_ADMIN_REFUSAL
+    )
     enable_url = reverse("integration_enable", args=[integration.pk])
     try:
         registration = webhook_register(integration=integration)
     except ApplicationError as exc:
         if not getattr(request, "htmx", False):
             return _back_to(request, enable_url, exc.message, messages.ERROR)
-        return _webhook_panel(
-            request, integration, membership, error=exc.message, code=exc.code, status=400
-        )
+        return _webhook_panel(request, integration, error=exc.message, code=exc.code, status=400)
     notice = (
         f"Registered in Jira (webhook {registration.jira_webhook_id}): Jira now sends this "
         "integration's events here."
     )
     if not getattr(request, "htmx", False):
         return _back_to(request, enable_url, notice)
-    return _webhook_panel(request, integration, membership, notice=notice)
+    return _webhook_panel(request, integration, notice=notice)
 
 
 @login_required
@@ -626,9 +627,9 @@ def webhook_register_view(request: HttpRequest, integration_id: int) -> HttpResp
 def webhook_check_view(request: HttpRequest, integration_id: int) -> HttpResponse:
     from .services.webhook_registration import webhook_check
 
-    integration, membership = _integration_for(request, integration_id)
+    integration, _ = _integration_for(request, integration_id)
     try:
         state = webhook_check(integration=integration)
     except ApplicationError as exc:
-        return _webhook_panel(request, integration, membership, error=exc.message, status=400)
-    return _webhook_panel(request, integration, membership, state=state)
+        return _webhook_panel(request, integration, error=exc.message, status=400)
+    return _webhook_panel(request, integration, state=state)

@@ -8,9 +8,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.tenancy import TenantModelViewSet
 from accounts.models import ApiKey, Membership, Workspace
+from accounts.policy import Action
 from accounts.services import api_key_create, api_key_revoke, workspace_create, workspace_update
-from core.api import WRITE_ROLE_ADMIN, ApiAutoSchema, TenantModelViewSet
+from core.api import ApiAutoSchema
 
 from .serializers import (
     ApiKeyCreatedSerializer,
@@ -32,7 +34,7 @@ class WorkspaceViewSet(TenantModelViewSet):
 
     serializer_class = WorkspaceSerializer
     account_field = "account"
-    write_role = WRITE_ROLE_ADMIN
+    write_action = Action.ADMINISTER
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def base_queryset(self):
@@ -71,7 +73,7 @@ class ApiKeyViewSet(TenantModelViewSet):
 
     serializer_class = ApiKeySerializer
     account_field = None
-    write_role = None
+    write_action = None
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def base_queryset(self):

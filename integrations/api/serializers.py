@@ -5,30 +5,26 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import Account, Workspace
+from accounts.policy import member_account_ids
+from accounts.selectors import account_list_for_user, workspace_list_for_user
 from core.api import ScopedPrimaryKeyField, ServiceSerializer
 from records.kinds import LinkType, RecordKind
 
+from .. import extensions
 from ..models import Direction, Integration, RecordMapping, RelationshipMapping
 from ..selectors import effective_connection, effective_project
 
 
 def _accounts(user):
-    if user is None:
-        return Account.objects.none()
-    return Account.objects.filter(memberships__user=user)
+    return account_list_for_user(user=user)
 
 
 def _workspaces(user):
-    if user is None:
-        return Workspace.objects.none()
-    return Workspace.objects.filter(account__memberships__user=user)
+    return workspace_list_for_user(user=user)
 
 
 def _templates(user):
-    if user is None:
-        return Integration.objects.none()
-    return Integration.objects.filter(is_template=True, account__memberships__user=user)
+    return Integration.objects.filter(is_template=True, account_id__in=member_account_ids(user))
 
 
 class ConnectionOutSerializer(serializers.Serializer):
@@ -109,7 +105,7 @@ class IntegrationSerializer(ServiceSerializer):
         return fetched.isoformat() if fetched else None
 
     def get_webhook_path(self, obj) -> str:
-        return f"/webhooks/jira/{obj.webhook_token}/"
+        return extensions.webhook_path(obj)
 
     def validate(self, attrs):
         if self.instance is not None:

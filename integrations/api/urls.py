@@ -1,7 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import mappings, views
+from .mappings import ordered_child_routes
 
 router = SimpleRouter()
 router.register("integrations", views.IntegrationViewSet, basename="integration")
@@ -45,66 +46,46 @@ urlpatterns = [
     path(_I + "validate/", views.ValidateView.as_view(), name="integration-validate"),
     path(_I + "export/", views.ExportView.as_view(), name="integration-export"),
     path(_I + "import/", views.ImportView.as_view(), name="integration-import"),
-    path(
-        _I + "record-mappings/", views.RecordMappingListView.as_view(), name="record-mapping-list"
+    # The mapping's ordered child resources, one shape (integrations.api.mappings).
+    *ordered_child_routes(
+        mappings.RecordMappingViewSet,
+        name="record-mapping",
+        collection=_I + "record-mappings/",
+        detail=_RM,
+        extra=(
+            (_RM + "move/", "post", "move", "record-mapping-move"),
+            (_RM + "linked-to/", "post", "linked_to_add", "record-mapping-linked-to"),
+            (
+                _RM + "linked-to/<str:parent_kind>/",
+                "delete",
+                "linked_to_remove",
+                "record-mapping-linked-to-detail",
+            ),
+            (
+                _RM + "default-field-mappings/",
+                "post",
+                "default_field_mappings",
+                "record-mapping-default-fields",
+            ),
+        ),
     ),
-    path(
-        _I + "record-mappings/reorder/",
-        views.RecordMappingReorderView.as_view(),
-        name="record-mapping-reorder",
+    *ordered_child_routes(
+        mappings.FieldMappingViewSet,
+        name="field-mapping",
+        collection=_I + "field-mappings/",
+        detail=_I + "field-mappings/<int:fm_id>/",
+        reorder=_RM + "field-mappings/reorder/",
     ),
-    path(_RM, views.RecordMappingDetailView.as_view(), name="record-mapping-detail"),
-    path(_RM + "move/", views.RecordMappingMoveView.as_view(), name="record-mapping-move"),
-    path(_RM + "linked-to/", views.LinkedToView.as_view(), name="record-mapping-linked-to"),
-    path(
-        _RM + "linked-to/<str:parent_kind>/",
-        views.LinkedToDetailView.as_view(),
-        name="record-mapping-linked-to-detail",
+    *ordered_child_routes(
+        mappings.ValueMappingViewSet,
+        name="value-mapping",
+        collection=_I + "field-mappings/<int:fm_id>/value-mappings/",
+        detail=_I + "value-mappings/<int:vm_id>/",
     ),
-    path(
-        _RM + "default-field-mappings/",
-        views.RecordMappingDefaultFieldsView.as_view(),
-        name="record-mapping-default-fields",
-    ),
-    path(
-        _RM + "field-mappings/reorder/",
-        views.FieldMappingReorderView.as_view(),
-        name="field-mapping-reorder",
-    ),
-    path(_I + "field-mappings/", views.FieldMappingListView.as_view(), name="field-mapping-list"),
-    path(
-        _I + "field-mappings/<int:fm_id>/",
-        views.FieldMappingDetailView.as_view(),
-        name="field-mapping-detail",
-    ),
-    path(
-        _I + "field-mappings/<int:fm_id>/value-mappings/",
-        views.ValueMappingListView.as_view(),
-        name="value-mapping-list",
-    ),
-    path(
-        _I + "field-mappings/<int:fm_id>/value-mappings/reorder/",
-        views.ValueMappingReorderView.as_view(),
-        name="value-mapping-reorder",
-    ),
-    path(
-        _I + "value-mappings/<int:vm_id>/",
-        views.ValueMappingDetailView.as_view(),
-        name="value-mapping-detail",
-    ),
-    path(
-        _I + "relationship-mappings/",
-        views.RelationshipMappingListView.as_view(),
-        name="relationship-mapping-list",
-    ),
-    path(
-        _I + "relationship-mappings/reorder/",
-        views.RelationshipMappingReorderView.as_view(),
-        name="relationship-mapping-reorder",
-    ),
-    path(
-        _I + "relationship-mappings/<int:rel_id>/",
-        views.RelationshipMappingDetailView.as_view(),
-        name="relationship-mapping-detail",
+    *ordered_child_routes(
+        mappings.RelationshipMappingViewSet,
+        name="relationship-mapping",
+        collection=_I + "relationship-mappings/",
+        detail=_I + "relationship-mappings/<int:rel_id>/",
     ),
 ]

@@ -2,13 +2,24 @@
 
 A provider object names the tool, says what it can do, builds its client from an
 integration's connection values and tests a connection, so nothing outside
-``integrations/providers/<tool>/`` needs the tool's specifics.
+``integrations/providers/<tool>/`` needs the tool's specifics. At its edge:
+
+- **capabilities are checked**: ``provider.require(Capability.VERSIONS, doing=...)`` refuses,
+  in words, what the tool cannot do, before anything is stored;
+- **errors are the provider's**: every error a provider raises is a ``ProviderError`` (the
+  Jira errors derive from it), with ``user_message``, ``transient`` and ``retry_after``, so
+  generic code catches ``ProviderError`` and never names a tool's error types.
+
+The registry of providers is ``integrations.providers.registry`` (it imports each tool; a
+tool imports only this module).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+
+from core.exceptions import ApplicationError
 
 
 class Capability:
@@ -38,37 +49,44 @@ class ConnectionResult:
     code: str = "ok"
 
 
-class Provider(Protocol):
-    key: str
-    display_name: str
-    capabilities: frozenset[str]
+class ProviderError(Exception):
+    """A remote tool refused or failed. ``user_message`` is plain words without credentials;
+    ``transient`` says a later retry may succeed (after ``retry_after`` seconds if known)."""
 
-    def client(self, integration: Any = None, **options: Any) -> Any: ...
-
-    def test_connection(self, client: Any) -> ConnectionResult: ...
-
-    def fetch_configuration(self, client: Any, project_key: str) -> dict[str, Any]: ...
+    transient: bool = False
+    user_message: str = "The remote tool returned an error."
+    retry_after: float | None = None
 
 
-_REGISTRY: dict[str, Provider] = {}
+class ProviderConfigError(ProviderError):
+    """The connection values cannot make a client (no address, missing credentials)."""
 
 
-def register(provider: Provider) -> Provider:
-    _REGISTRY[provider.key] = provider
-    return provider
+class Provider:
+    """A remote tool. Subclasses set ``key``, ``display_name`` and ``capabilities`` and
+    implement the three operations."""
 
+    key: str = ""
+    display_name: str = ""
+    capabilities: frozenset[str] = frozenset()
 
-def get_provider(key: str) -> Provider:
-    """The provider for ``Integration.provider`` (``"jira"``); KeyError names the choices."""
-    if not _REGISTRY:
-        from .jira import provider as _jira  # noqa: F401  (registers itself)
-    try:
-        return _REGISTRY[key]
-    except KeyError:
-        raise KeyError(f"Unknown provider {key!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    def client(self, integration: Any = None, **options: Any) -> Any:
+        raise NotImplementedError
 
+    def test_connection(self, client: Any) -> ConnectionResult:
+        raise NotImplementedError
 
-def providers() -> list[Provider]:
-    if not _REGISTRY:
-        from .jira import provider as _jira  # noqa: F401
-    return list(_REGISTRY.values())
+    def fetch_configuration(self, client: Any, project_key: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def supports(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def require(self, capability: str, *, doing: str, field: str | None = None) -> None:
+        """Refuse in words, before anything is stored, what this tool cannot do."""
+        if not self.supports(capability):
+            raise ApplicationError(
+                f"{self.display_name} cannot {doing}: it has no {capability.replace('_', ' ')}.",
+                field=field,
+                code="not_supported",
+            )

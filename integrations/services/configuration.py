@@ -19,7 +19,8 @@ from core.exceptions import ApplicationError
 
 from .. import rules
 from ..models import Integration
-from ..providers.base import ConnectionResult, get_provider
+from ..providers.base import ConnectionResult, ProviderError
+from ..providers.registry import provider_for
 from ..selectors import (
     configuration_source,
     effective_connection,
@@ -55,7 +56,7 @@ def _require_connection(integration: Integration) -> Integration:
     return part_source(integration, Part.CONNECTION)
 
 
-def _jira_error_message(exc: Exception) -> str:
+def _provider_error_message(exc: Exception) -> str:
     message = getattr(exc, "user_message", None) or str(exc)
     return str(message)
 
@@ -63,26 +64,22 @@ def _jira_error_message(exc: Exception) -> str:
 def build_client(integration: Integration):
     """A Jira client for the integration's effective connection (secrets decrypted here only,
     and handed straight to the client's auth object)."""
-    from ..providers.jira.errors import JiraError
-
     source = _require_connection(integration)
-    provider = get_provider(integration.provider)
+    provider = provider_for(integration)
     try:
         return provider.client(source)
-    except JiraError as exc:
-        raise ApplicationError(_jira_error_message(exc), field="base_url") from None
+    except ProviderError as exc:
+        raise ApplicationError(_provider_error_message(exc), field="base_url") from None
 
 
 def connection_test(*, integration: Integration) -> ConnectionResult:
     """Test connection: the provider's answer, in plain words."""
     source = _require_connection(integration)
-    provider = get_provider(integration.provider)
-    from ..providers.jira.errors import JiraError
-
+    provider = provider_for(integration)
     try:
         client = provider.client(source)
-    except JiraError as exc:
-        return ConnectionResult(False, _jira_error_message(exc), None, "bad_url")
+    except ProviderError as exc:
+        return ConnectionResult(False, _provider_error_message(exc), None, "bad_url")
     try:
         result = provider.test_connection(client)
     finally:
@@ -99,8 +96,6 @@ def _close(client: Any) -> None:
 
 def project_list(*, integration: Integration, query: str = "", limit: int = 100) -> list[dict]:
     """Projects the credentials can see, for the Project step (searchable)."""
-    from ..providers.jira.errors import JiraError
-
     client = build_client(integration)
     found: list[dict] = []
     try:
@@ -114,8 +109,8 @@ def project_list(*, integration: Integration, query: str = "", limit: int = 100)
             )
             if len(found) >= limit:
                 break
-    except JiraError as exc:
-        raise ApplicationError(_jira_error_message(exc), field="connection") from None
+    except ProviderError as exc:
+        raise ApplicationError(_provider_error_message(exc), field="connection") from None
     finally:
         _close(client)
     return found
@@ -156,21 +151,19 @@ def configuration_diff(old: dict, new: dict) -> tuple[dict, dict]:
 def configuration_reload(*, integration: Integration) -> ReloadResult:
     """Fetch the project's issue types, fields, statuses, versions and link types and store
     them where the effective connection and project live. Never changes a mapping."""
-    from ..providers.jira.errors import JiraError
-
     project = effective_project(integration)
     if not project.key:
         raise ApplicationError(
             "Choose the Jira project on the Project step first.", field="project_key"
         )
     client = build_client(integration)
-    provider = get_provider(integration.provider)
+    provider = provider_for(integration)
     try:
         fetched = provider.fetch_configuration(client, project.key)
-    except JiraError as exc:
+    except ProviderError as exc:
         raise ApplicationError(
             f"Could not reload the configuration of project {project.key}: "
-            f"{_jira_error_message(exc)}",
+            f"{_provider_error_message(exc)}",
             field="configuration",
             code="jira_error",
         ) from None

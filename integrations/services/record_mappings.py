@@ -14,6 +14,8 @@ from records.kinds import RecordKind, kind_plural
 
 from .. import rules
 from ..models import Integration, LinkedTo, RecordMapping
+from ..providers.base import Capability
+from ..providers.registry import provider_for
 from ..selectors import effective_configuration, effective_connection, row_from_mapping
 from .field_mappings import (
     create_default_field_mappings,
@@ -108,6 +110,15 @@ def _check_target(record_kind: str, target: str, *, path: str = "") -> None:
         )
 
 
+def _check_supported(integration: Integration, target: str) -> None:
+    """The tool must be able to hold what the row maps to (a tool without versions cannot
+    take releases as versions)."""
+    if target == Target.VERSION:
+        provider_for(integration).require(
+            Capability.VERSIONS, doing="take releases as versions", field="target"
+        )
+
+
 def _link_label(mapping_kind: str, link: LinkedTo | rules.Link) -> str:
     return (
         f"{kind_plural(mapping_kind)} linked to {kind_plural(link.parent_kind).lower()} "
@@ -141,6 +152,7 @@ def record_mapping_add(
         )
     target = target or (Target.VERSION if record_kind == RecordKind.RELEASE else Target.ISSUE_TYPE)
     _check_target(record_kind, target)
+    _check_supported(integration, target)
     configuration = effective_configuration(integration)
     refs: list[dict] = []
     default = ""
@@ -192,6 +204,8 @@ def record_mapping_update(
     mapping = writable_record_mapping(integration=integration, record_mapping_id=record_mapping_id)
     new_target = mapping.target if target is UNSET else target
     _check_target(mapping.record_kind, new_target)
+    if new_target != mapping.target:
+        _check_supported(integration, new_target)
     if new_target == Target.VERSION:
         mapping.issue_types, mapping.default_issue_type_id = [], ""
     elif issue_type_ids is not UNSET or new_target != mapping.target:

@@ -12,6 +12,8 @@ from records.kinds import LinkType, kind_plural
 
 from .. import rules
 from ..models import Direction, Integration, RelationshipMapping
+from ..providers.base import Capability
+from ..providers.registry import provider_for
 from ..selectors import effective_configuration
 from .field_mappings import next_position
 from .integrations import UNSET, ensure_part_owned, owned_row
@@ -94,6 +96,9 @@ def relationship_mapping_add(
     check_record_kind(record_kind)
     check_link_type(link_type)
     check_directions(jira_direction, sync_direction)
+    provider_for(integration).require(
+        Capability.ISSUE_LINKS, doing="link issues", field="jira_link_type_id"
+    )
     jira_id, jira_name = resolve_jira_link_type(
         effective_configuration(integration), jira_link_type_id
     )

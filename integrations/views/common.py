@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from accounts.models import ROLE_CAN_ADMINISTER, Account, Membership, Workspace
+from accounts import policy
+from accounts.models import Account, Membership, Workspace
+from accounts.policy import Action
 from accounts.selectors import membership_get
 
 from .. import selectors
@@ -33,7 +34,7 @@ STEP_URLS = {
 
 
 def is_admin(membership: Membership | None) -> bool:
-    return membership is not None and membership.role in ROLE_CAN_ADMINISTER
+    return policy.role_allows(getattr(membership, "role", None), Action.ADMINISTER)
 
 
 def integration_for(
@@ -47,8 +48,8 @@ def integration_for(
     if integration is None:
         raise Http404("No such integration in your accounts.")
     membership = membership_get(user=request.user, account_id=integration.account_id)
-    if write and not is_admin(membership):
-        raise PermissionDenied(ADMIN_REFUSAL)
+    if write:
+        policy.require(getattr(membership, "role", None), Action.ADMINISTER, refusal=ADMIN_REFUSAL)
     return integration, membership
 
 

@@ -12,18 +12,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.selectors import account_list_for_user
 from core.exceptions import ApplicationError
 
-from .. import selectors
+from .. import extensions, selectors
 from ..models import Integration
 from ..services import integrations as services
 from .common import back_url, integration_for, is_admin, next_step, step_url, workspace_for
 
 
 def _rows(integrations) -> list[dict]:
-    # The list page shows each integration's sync state beside its set-up: pages compose
-    # apps, so the view reads the sync engine's summary (one query per figure, not per row).
-    from sync.selectors import integration_sync_summaries
-
-    summaries = integration_sync_summaries([i.pk for i in integrations])
+    # The list page shows each integration's sync state beside its set-up, from the summary
+    # the sync engine contributes (one query per figure, not per row).
+    summaries = extensions.sync_summaries([i.pk for i in integrations])
     return [_row(i, summaries[i.pk]) for i in integrations]
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Workspace
 from core.exceptions import ApplicationError
 
-from .. import selectors
+from .. import extensions, selectors
 from ..forms import SECRET_SET_PLACEHOLDER, ConnectForm, NameForm, apply_application_error
 from ..models import Integration
 from ..services import configuration as configuration_services
@@ -338,13 +338,7 @@ def integration_project_search(request: HttpRequest, integration_id: int) -> Htt
 # -- 5. Enable --------------------------------------------------------------------------------
 
 
-def _latest_job(integration):
-    from sync.models import BulkSendJob
-
-    return BulkSendJob.objects.filter(integration=integration).order_by("-started_at").first()
-
-
-def _enable_context(integration, membership, **extra):
+def _enable_context(integration, membership, request=None, **extra):
     project = selectors.effective_project(integration)
     validation = selectors.validate_mapping(integration)
     problems = list(validation["problems"])
@@ -359,7 +353,8 @@ def _enable_context(integration, membership, **extra):
         if integration.is_template
         else [],
         blocking=[p for p in problems if p["severity"] == "error"],
-        job=_latest_job(integration),
+        job=extensions.bulk_send_latest(integration),
+        panels=extensions.enable_panels(request, integration),
         **extra,
     )
 
@@ -379,10 +374,8 @@ def integration_enable(request: HttpRequest, integration_id: int) -> HttpRespons
             except ApplicationError as exc:
                 error = exc.message
         if not error and request.POST.get("send_all"):
-            from sync.services.bulk import bulk_send_start
-
             try:
-                job = bulk_send_start(integration=integration, user=request.user)
+                job = extensions.bulk_send_start(integration=integration, user=request.user)
             except ApplicationError as exc:
                 error = exc.message
         if not error and job is None:
@@ -392,7 +385,7 @@ def integration_enable(request: HttpRequest, integration_id: int) -> HttpRespons
             )
             return redirect(step_url(integration, Step.ENABLE))
         integration.refresh_from_db()
-    context = _enable_context(integration, membership, error=error)
+    context = _enable_context(integration, membership, request, error=error)
     if job is not None:
         context["job"] = job
     return render(request, "integrations/step_enable.html", context, status=400 if error else 200)
@@ -437,7 +430,7 @@ def integration_webhook_secret(request: HttpRequest, integration_id: int) -> Htt
 @require_GET
 def integration_bulk_progress(request: HttpRequest, integration_id: int, job_id: int):
     integration, _ = integration_for(request, integration_id)
-    job = integration.bulk_send_jobs.filter(pk=job_id).first()
+    job = extensions.bulk_send_get(integration, job_id)
     if job is None:
         raise Http404("No such send.")
     response = render(

@@ -6,10 +6,15 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
-from django.db.models.functions import Lower
 
 from records.kinds import RecordKind, kind_label, parent_kinds_of
-from records.models import Record, RecordLink, Tag
+from records.models import Record, RecordLink
+from records.selectors import (
+    STATUS_CATEGORIES,
+    record_status_category_q,
+    record_tag_q,
+    record_text_q,
+)
 from records.workflows import statuses_for
 
 # Ids are 64-bit; a bigger number matches nothing (and must not reach the database driver).
@@ -28,23 +33,17 @@ class IdFilter(django_filters.NumberFilter):
 
 
 def _search(queryset, name, value):
-    value = (value or "").strip()
-    if not value:
-        return queryset
-    return queryset.filter(Q(name__icontains=value) | Q(reference__iexact=value))
+    return queryset.filter(record_text_q(value or ""))
 
 
 def _tagged(queryset, name, value):
-    """Records carrying the tag, any case. Matches Lower(name) so the (workspace, lower name)
-    unique index serves it, and filters by record id instead of joining tags into the list
-    (a join that made PostgreSQL probe the tag table once per record)."""
-    value = (value or "").strip().lower()
+    return queryset.filter(record_tag_q(value or ""))
+
+
+def _category(queryset, name, value):
     if not value:
         return queryset
-    tagged = Record.tags.through.objects.filter(
-        tag__in=Tag.objects.annotate(lname=Lower("name")).filter(lname=value)
-    ).values("record_id")
-    return queryset.filter(pk__in=tagged)
+    return queryset.filter(record_status_category_q(value, RecordKind.values))
 
 
 class RecordFilterSet(django_filters.FilterSet):
@@ -52,14 +51,20 @@ class RecordFilterSet(django_filters.FilterSet):
 
     workspace = IdFilter(field_name="workspace_id", help_text="Workspace id.")
     status = django_filters.CharFilter(help_text="Workflow status key.")
+    category = django_filters.ChoiceFilter(
+        method=_category,
+        choices=STATUS_CATEGORIES,
+        help_text="Status category, whatever the type's workflow calls it (as the board's).",
+    )
     tag = django_filters.CharFilter(method=_tagged, help_text="Tag name (any case).")
     q = django_filters.CharFilter(
-        method=_search, help_text="Text in the name, or the exact reference (e.g. APP-12)."
+        method=_search,
+        help_text="Text in the name (any case), or the exact reference (any case, e.g. app-12).",
     )
 
     class Meta:
         model = Record
-        fields = ["workspace", "status", "tag", "q"]
+        fields = ["workspace", "status", "category", "tag", "q"]
 
 
 def _parent_filter(parent: str) -> IdFilter:

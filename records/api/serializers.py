@@ -9,7 +9,9 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from accounts.api.serializers import workspaces_of
-from core.api import ScopedPrimaryKeyField, ServiceModelSerializer, users_sharing_an_account
+from accounts.api.tenancy import users_sharing_an_account
+from core.api import ScopedPrimaryKeyField, ServiceModelSerializer
+from records.extensions import record_api_fields
 from records.kinds import LinkType, RecordKind, kind_label, parent_kinds_of
 from records.models import Record, RecordLink
 from records.workflows import statuses_for
@@ -74,15 +76,7 @@ COMMON_FIELDS = [
     "estimate_minutes",
     "story_points",
 ]
-TRAILING_FIELDS = ["jira", "created_by", "created_at", "updated_at"]
-
-
-class JiraIssueRefSerializer(serializers.Serializer):
-    integration = serializers.IntegerField(source="integration_id")
-    key = serializers.CharField(source="jira_key", help_text="Empty for a Jira version.")
-    url = serializers.CharField(source="jira_url")
-    last_synced_at = serializers.DateTimeField(allow_null=True)
-    last_error = serializers.CharField()
+TRAILING_FIELDS = ["created_by", "created_at", "updated_at"]
 
 
 class RecordSerializer(ServiceModelSerializer):
@@ -127,11 +121,6 @@ class RecordSerializer(ServiceModelSerializer):
     release_summary = _parent_summary("release")
     epic_summary = _parent_summary("epic")
     feature_summary = _parent_summary("feature")
-    # The Jira issue (or version) of the record in each integration, read-only. The sync
-    # engine owns the links (sync.JiraLink); record lists prefetch them in one query.
-    jira = JiraIssueRefSerializer(
-        source="jira_links", many=True, read_only=True, help_text="Its Jira issue per integration."
-    )
 
     class Meta:
         model = Record
@@ -151,6 +140,18 @@ class RecordSerializer(ServiceModelSerializer):
         read_only_fields = ["reference", "kind", "created_by", "created_at", "updated_at"]
         # Uniqueness is the service's to check, with a message that says what to do.
         validators = []
+
+    def get_fields(self):
+        # Fields the apps above contribute (records.extensions), before the timestamps.
+        fields = super().get_fields()
+        names = list(fields)
+        at = names.index("created_by")
+        extra = record_api_fields()
+        return {
+            **{n: fields[n] for n in names[:at]},
+            **extra,
+            **{n: fields[n] for n in names[at:]},
+        }
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, obj: Record) -> str:

@@ -1,13 +1,13 @@
 """Record resources: one per record type (initiatives, releases, epics, features,
 requirements), a read-only /records/ for any type with its children, and record links.
-Scoping, roles and error mapping come from core.api; writes call records.services."""
+Scoping and roles come from accounts.api.tenancy; writes call records.services."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 
-from core.api import TenantModelViewSet, TenantReadOnlyViewSet
+from accounts.api.tenancy import TenantModelViewSet, TenantReadOnlyViewSet
 from records.kinds import RecordKind, kind_label, kind_plural
 from records.models import RecordLink
 from records.selectors import record_base_queryset, record_children

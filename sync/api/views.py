@@ -14,11 +14,12 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ROLE_CAN_ADMINISTER, ROLE_CAN_EDIT_RECORDS, Membership
+from accounts.api.tenancy import AccountPolicyMixin
+from accounts.policy import Action
 from core.api import ApiAutoSchema
 from core.exceptions import ApplicationError
 from integrations.models import Integration
@@ -52,6 +53,7 @@ from ..services.webhook_registration import (
     webhook_state,
     webhook_unregister,
 )
+from ..webhooks.setup import webhook_url
 from .serializers import (
     AcceptAllResultSerializer,
     AcceptResultSerializer,
@@ -70,7 +72,6 @@ NOT_FOUND = "Not found: it does not exist, or it is not in your account."
 VIEWER_REFUSAL = (
     "Viewers can read the sync but not act on it. Ask an account admin for the contributor role."
 )
-ADMIN_REFUSAL = "Only an account owner or admin can do this."
 MAX_ID = 2**63 - 1
 
 
@@ -82,26 +83,17 @@ def _id(value) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
-class SyncAPIMixin:
+class SyncAPIMixin(AccountPolicyMixin):
     """Loading what the URL names inside the user's accounts, and the role checks."""
 
     permission_classes = [permissions.IsAuthenticated]
     schema = ApiAutoSchema()
 
-    def _role(self, account_id: int) -> str | None:
-        return (
-            Membership.objects.filter(user=self.request.user, account_id=account_id)
-            .values_list("role", flat=True)
-            .first()
-        )
-
     def require_act(self, account_id: int) -> None:
-        if self._role(account_id) not in ROLE_CAN_EDIT_RECORDS:
-            raise PermissionDenied(VIEWER_REFUSAL)
+        self.require(account_id, Action.EDIT, refusal=VIEWER_REFUSAL)
 
     def require_admin(self, account_id: int) -> None:
-        if self._role(account_id) not in ROLE_CAN_ADMINISTER:
-            raise PermissionDenied(ADMIN_REFUSAL)
+        self.require(account_id, Action.ADMINISTER)
 
     def integration(self) -> Integration:
         if getattr(self, "_integration", None) is None:
@@ -506,7 +498,7 @@ def _webhook_state_data(integration: Integration, state) -> dict:
     return {
         "registered": registration is not None,
         "jira_webhook_id": registration.jira_webhook_id if registration else None,
-        "url": selectors.webhook_url(integration),
+        "url": webhook_url(integration),
         "events": registration.events if registration else webhook_events(),
         "jql": registration.jql if registration else webhook_jql(integration),
         "registered_at": registration.registered_at if registration else None,

@@ -53,7 +53,7 @@ def bulk_send_start(
     *, integration: Integration, user: AbstractBaseUser | None = None
 ) -> BulkSendJob:
     """Start "send all existing records"; the work runs in a worker (sync.bulk_send)."""
-    from ..tasks import enqueue_bulk_send
+    from ..queue import enqueue_bulk_send
 
     if integration.is_template or integration.state != Integration.State.ENABLED:
         raise ApplicationError(

@@ -27,7 +27,7 @@ from records.signals import change_origin
 
 from ..events import HANDLED_EVENTS
 from ..models import InboundEvent, SyncLogEntry
-from ..tasks import MAX_ATTEMPTS, backoff_seconds, enqueue_inbound_event
+from ..queue import MAX_ATTEMPTS, backoff_seconds, enqueue_inbound_event
 from .handlers import issues, links, versions
 from .handlers.common import Context, Ignore, JiraSession, Stale, as_dict
 from .log import sync_log

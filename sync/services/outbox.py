@@ -24,7 +24,7 @@ from records.models import Record, RecordLink
 from records.signals import current_origin
 
 from ..models import IssueLinkMirror, JiraLink, OutboxEntry
-from ..tasks import enqueue_outbox_entry
+from ..queue import enqueue_outbox_entry
 from .log import sync_log
 
 Status = OutboxEntry.Status

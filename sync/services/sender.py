@@ -52,7 +52,7 @@ from records.kinds import kind_label
 from records.models import Record, RecordLink
 
 from ..models import BulkSendJob, IssueLinkMirror, JiraLink, OutboxEntry, SyncLogEntry
-from ..tasks import MAX_ATTEMPTS, backoff_seconds, enqueue_outbox_entry
+from ..queue import MAX_ATTEMPTS, backoff_seconds, enqueue_outbox_entry
 from .log import sync_log
 
 logger = logging.getLogger(__name__)

@@ -28,9 +28,10 @@ from integrations.selectors import effective_connection, effective_project
 from integrations.services.configuration import build_client
 from integrations.services.integrations import integration_webhook_secret
 
-from ..events import HANDLED_EVENTS
 from ..models import InboundEvent, WebhookRegistration
-from ..selectors import last_inbound_event, webhook_url
+from ..selectors import last_inbound_event
+from ..webhooks.setup import webhook_events as intake_events
+from ..webhooks.setup import webhook_url
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ BAD_CREDENTIALS = (
 
 
 def webhook_events() -> list[str]:
-    """The events registered: exactly those the intake handles (one table, sync.events)."""
-    return sorted(HANDLED_EVENTS)
+    """The events registered: exactly those the intake handles (its one table,
+    sync.events.HANDLED_EVENT_TYPES)."""
+    return list(intake_events())
 
 
 def webhook_jql(integration: Integration) -> str:

@@ -21,7 +21,7 @@ from integrations.models import Integration
 
 from ..events import HANDLED_EVENTS, IGNORED_EVENTS, required_object
 from ..models import InboundEvent
-from ..tasks import enqueue_inbound_event
+from ..queue import enqueue_inbound_event
 
 logger = logging.getLogger(__name__)
 

@@ -70,6 +70,21 @@ def test_create_with_connection_never_returns_or_logs_the_secret(api, workspace,
     assert SECRET not in caplog.text
 
 
+def test_webhook_setup_names_the_intakes_url_and_every_event_it_handles(api, integration, settings):
+    # One table of handled events and one URL builder: what the API tells a Jira admin is
+    # exactly what the intake accepts and where it listens.
+    from sync.events import HANDLED_EVENTS
+
+    body = api.get(f"/api/v1/integrations/{integration.pk}/webhook/").json()
+    assert set(body["events"]) == set(HANDLED_EVENTS)
+    assert len(body["events"]) == len(HANDLED_EVENTS)
+    assert body["url"] == (
+        f"{settings.PUBLIC_BASE_URL}/webhooks/jira/{integration.webhook_token}/"
+    )
+    detail = api.get(f"/api/v1/integrations/{integration.pk}/").json()
+    assert body["url"].endswith(detail["webhook_path"])
+
+
 def test_webhook_secret_is_for_admins_only(api, integration, account):
     response = api.get(f"/api/v1/integrations/{integration.pk}/webhook/")
     assert response.status_code == 200

@@ -396,3 +396,44 @@ def test_replacing_inherited_record_link_pairs_translates_the_templates_ids(work
     assert list(refused.value.fields) == ["pairs[0].jira_link_type_id"]
     # all or nothing: the refused save removed nothing
     assert len(selectors.relationship_mappings_effective(derived, "feature")) == 3
+
+
+def test_what_the_tool_cannot_hold_is_refused_in_words_before_anything_is_stored(
+    integration, monkeypatch
+):
+    # A tool without versions or issue links (a second provider beside Jira): the provider's
+    # capabilities are checked at its edge, not discovered when the sync fails.
+    from integrations.providers import registry
+    from integrations.providers.base import Capability, Provider
+
+    class Tracker(Provider):
+        key = "tracker"
+        display_name = "Tracker"
+        capabilities = frozenset({Capability.ISSUES})
+
+    monkeypatch.setitem(registry._PROVIDERS, "tracker", Tracker())
+    Integration.objects.filter(pk=integration.pk).update(provider="tracker")
+    integration.refresh_from_db()
+    with pytest.raises(ApplicationError, match="Tracker cannot take releases as versions"):
+        rms.record_mapping_add(integration=integration, record_kind="release", target="version")
+    assert not RecordMapping.objects.filter(integration=integration, record_kind="release").exists()
+    with pytest.raises(ApplicationError, match="Tracker cannot link issues"):
+        rels.relationship_mapping_add(
+            integration=integration,
+            record_kind="feature",
+            link_type="blocks",
+            jira_link_type_id="10000",
+        )
+    # Jira can do both.
+    Integration.objects.filter(pk=integration.pk).update(provider="jira")
+    integration.refresh_from_db()
+    rms.record_mapping_add(integration=integration, record_kind="release", target="version")
+
+
+def test_every_jira_error_is_a_provider_error_generic_code_can_catch():
+    from integrations.providers.base import ProviderConfigError, ProviderError
+    from integrations.providers.jira import errors
+
+    assert issubclass(errors.JiraError, ProviderError)
+    assert issubclass(errors.JiraConfigError, ProviderConfigError)
+    assert errors.JiraUnavailable("down").transient

@@ -649,13 +649,20 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     configuration_reload(integration=integration)
     mappings_apply_defaults(integration=integration)
     page = admin_client.get(url("integration_enable", integration)).content.decode()
-    # The webhook part is the sync's partial, loaded by URL.
-    panel_url = reverse("sync:webhook_panel", args=[integration.pk])
-    assert f'hx-get="{panel_url}"' in page
-    panel = admin_client.get(panel_url, **HTMX).content.decode()
-    assert f"{settings.PUBLIC_BASE_URL}/webhooks/jira/{integration.webhook_token}/" in panel
-    assert "project = DEMO" in panel
-    assert "Issue link:" in panel
+    # The webhook section is the sync's, rendered in the page (integrations.extensions).
+    assert "Register the webhook in Jira" in page
+    assert f"{settings.PUBLIC_BASE_URL}/webhooks/jira/{integration.webhook_token}/" in page
+    assert "project = DEMO" in page
+    assert "Issue link:" in page
+    # The events to tick come from the intake's own table, all of them.
+    from sync.events import HANDLED_EVENTS
+
+    for event in HANDLED_EVENTS:
+        assert event.split("_", 1)[1] in page
+    assert "unreleased" in page
+    assert "moved" in page
+    panel = admin_client.get(reverse("sync:webhook_panel", args=[integration.pk]), **HTMX)
+    panel = panel.content.decode()
     secret = integration.get_webhook_secret()
     assert secret not in page
     assert secret not in panel
@@ -667,6 +674,20 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     assert response.status_code == 302
     integration.refresh_from_db()
     assert integration.state == Integration.State.ENABLED
+
+
+def test_enable_step_shows_the_panels_apps_above_contribute(admin_client, integration, monkeypatch):
+    # integrations.extensions: the sync adds sections to the Enable step without
+    # integrations importing it; a panel gets its own context.
+    from integrations import extensions
+
+    monkeypatch.setattr(extensions, "_enable_panels", [])
+    extensions.enable_panel_add(
+        "integrations/partials/webhook_secret.html",
+        lambda request, integration: {"secret": "panel-own-context", "integration": integration},
+    )
+    page = admin_client.get(url("integration_enable", integration)).content.decode()
+    assert "panel-own-context" in page
 
 
 def test_enable_step_switches_approval_and_automatic_import(

@@ -34,7 +34,6 @@ def test_no_transition_warning_when_the_issue_is_already_in_that_status(
     assert not [w for w in warnings if "No Jira transition" in w], warnings
 
 
-
 def test_an_assignee_missing_in_jira_is_said_once_per_send(workspace, emulator):
     """Send all of three features assigned to someone Jira does not know: one warning that
     says how many records it concerned, not one per record."""

@@ -17,8 +17,8 @@ from integrations.services.integrations import (
 )
 from sync.events import HANDLED_EVENTS
 from sync.models import WebhookRegistration
-from sync.selectors import webhook_url
 from sync.services.webhook_registration import webhook_register
+from sync.webhooks.setup import webhook_url
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..base import ProviderConfigError, ProviderError
 
-class JiraError(Exception):
+
+class JiraError(ProviderError):
     """Jira refused or failed a call.
 
     ``status``: the HTTP status (None when no answer came back);
@@ -64,7 +66,7 @@ class JiraError(Exception):
         }
 
 
-class JiraConfigError(JiraError):
+class JiraConfigError(JiraError, ProviderConfigError):
     """The connection settings themselves are unusable (e.g. the site URL is not a URL)."""
 
     default_message = (

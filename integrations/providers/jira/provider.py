@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import Capability, ConnectionResult, register
+from ..base import Capability, ConnectionResult, Provider
 from . import richtext
 from .client import JiraBearerAuth, JiraClient, JiraCloudAuth
 from .configuration import fetch_project_configuration
@@ -40,7 +40,7 @@ def _value(source: Any, *names: str) -> Any:
     return None
 
 
-class JiraProvider:
+class JiraProvider(Provider):
     key = "jira"
     display_name = "Jira"
     capabilities = frozenset(
@@ -184,6 +184,3 @@ def test_connection(client: JiraClient) -> ConnectionResult:
         "email": user.get("emailAddress") or "",
     }
     return ConnectionResult(True, f"Connected to {url} as {name}.", summary, "ok")
-
-
-jira_provider = register(JiraProvider())

@@ -9,10 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from integrations.models import Integration
-from integrations.providers.base import Capability, get_provider, providers
+from integrations.providers.base import Capability
 from integrations.providers.jira.client import JiraBearerAuth, JiraClient, JiraCloudAuth
 from integrations.providers.jira.errors import JiraConfigError
 from integrations.providers.jira.provider import test_connection as connection_test
+from integrations.providers.registry import get_provider, providers
 
 
 @pytest.fixture

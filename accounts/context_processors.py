@@ -1,4 +1,4 @@
-from accounts.selectors import workspace_list_for_user
+from .selectors import workspace_list_for_user
 
 
 def navigation(request):

@@ -6,7 +6,8 @@ of accounts where they are an owner or admin.
 
 from django.contrib import admin
 
-from accounts.models import ROLE_CAN_ADMINISTER
+from .models import Account, Workspace
+from .policy import Action, roles_allowed
 
 
 class AccountScopedAdmin(admin.ModelAdmin):
@@ -14,10 +15,8 @@ class AccountScopedAdmin(admin.ModelAdmin):
     account_path: str = "account"
 
     def _administered_accounts(self, request):
-        from accounts.models import Account
-
         return Account.objects.filter(
-            memberships__user=request.user, memberships__role__in=list(ROLE_CAN_ADMINISTER)
+            memberships__user=request.user, memberships__role__in=roles_allowed(Action.ADMINISTER)
         )
 
     def get_queryset(self, request):
@@ -32,8 +31,6 @@ class AccountScopedAdmin(admin.ModelAdmin):
             return formfield
         model = db_field.related_model
         accounts = self._administered_accounts(request)
-        from accounts.models import Account, Workspace
-
         if model is Account:
             formfield.queryset = accounts
         elif model is Workspace:

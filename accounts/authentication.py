@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.models import ApiKey
-from accounts.services import hash_api_key
+from .models import ApiKey
+from .services import hash_api_key
 
 # Writing last_used_at on every request would turn reads into writes; a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -43,3 +44,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Bearer <key>`` in the schema."""
+
+    target_class = ApiKeyAuthentication
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key from Settings > API keys (or POST /api/v1/api-keys/).",
+        }
