@@ -114,3 +114,50 @@ class ConnectForm(forms.Form):
             self.fields["personal_access_token"].widget.attrs["placeholder"] = (
                 SECRET_SET_PLACEHOLDER
             )
+
+
+class RelationshipPairForm(forms.Form):
+    """One pair of the Record links modal: a link type here, the sync direction, and the Jira
+    issue link type with the end this record is, chosen together as ``"<id>:<direction>"``
+    (shown as "DEMO-1 blocks DEMO-2"). The Jira link type id is checked by the service
+    against the loaded configuration."""
+
+    pair_id = forms.CharField(required=False, widget=forms.HiddenInput)
+    link_type = forms.ChoiceField(label="Link here")
+    sync_direction = forms.ChoiceField(label="Sync")
+    jira_link = forms.CharField(label="In Jira")
+
+    def __init__(self, *args, **kwargs):
+        from records.kinds import LinkType
+
+        from .models import Direction
+
+        super().__init__(*args, **kwargs)
+        self.fields["link_type"].choices = LinkType.choices
+        self.fields["sync_direction"].choices = [
+            (Direction.BOTH, "↔ Both ways"),
+            (Direction.TO_JIRA, "→ To Jira"),
+            (Direction.FROM_JIRA, "← From Jira"),
+        ]
+
+    def clean_jira_link(self) -> tuple[str, str]:
+        value = self.cleaned_data["jira_link"]
+        link_type_id, _, direction = value.partition(":")
+        if not link_type_id or direction not in ("outward", "inward"):
+            raise forms.ValidationError("Choose the Jira issue link.")
+        return link_type_id, direction
+
+    def pair(self) -> dict:
+        """The pair as the relationship services take it."""
+        data = self.cleaned_data
+        link_type_id, direction = data["jira_link"]
+        return {
+            "id": data.get("pair_id") or "",
+            "link_type": data["link_type"],
+            "jira_link_type_id": link_type_id,
+            "jira_direction": direction,
+            "sync_direction": data["sync_direction"],
+        }
+
+
+RelationshipPairFormSet = forms.formset_factory(RelationshipPairForm, extra=0)

@@ -277,23 +277,9 @@ def check_new_linked_to(rows: Sequence[Row], child_index: int, link: Link) -> Li
             f"There is no {kind_plural(link.parent_kind)} row to link to: add it first.",
             "parent_kind",
         )
-    check = check_pairing(rows[parent_index], child, link.jira_field)
-    if not check.ok:
-        return check
-    if parent_index > child_index:
-        return LinkedToCheck(
-            False,
-            f"The {kind_plural(link.parent_kind)} row is below the {child.label} row: Linked to "
-            "can only name an earlier row. Move it above first.",
-            "parent_kind",
-        )
-    if child_index == 0:
-        return LinkedToCheck(
-            False,
-            "The first row cannot have Linked to: it has no earlier row to link to.",
-            "parent_kind",
-        )
-    return LinkedToCheck(True)
+    # A parent row below the child's is allowed by hand, in place (SPEC: a child row added
+    # first "can add it by hand"): linked_to_problems warns about the order.
+    return check_pairing(rows[parent_index], child, link.jira_field)
 
 
 def _consequence(parent_kind: str, child_kind: str, jira_field: str | None) -> str:
@@ -334,11 +320,12 @@ def linked_to_problems(rows: Sequence[Row], deployment: str = CLOUD) -> list[Pro
             if parent_index > index:
                 problems.append(
                     Problem(
-                        f"{where} is linked to {parent_p.lower()}, but the {parent_p} row is "
-                        f"now below it (row {parent_index + 1}). Move the {parent_p} row above, "
-                        "or remove this Linked to.",
+                        f"{where} is linked to {parent_p.lower()}, whose row is below it "
+                        f"(row {parent_index + 1}). The link works, but rows added later get "
+                        f"Linked to only from rows above them: move the {parent_p} row above "
+                        f"row {index + 1} to keep the table in order.",
                         index,
-                        "error",
+                        "warning",
                         "linked_to_below",
                     )
                 )
@@ -558,6 +545,22 @@ class RelationshipPair:
     jira_direction: str = "outward"
     sync_direction: str = "both"
     ref: object = field(default=None, compare=False)
+
+
+def suggest_jira_link_type(link_type_label: str, jira_link_types: Sequence[dict]) -> dict | None:
+    """The Jira issue link type that reads like a record link type here ("Blocks" ->
+    Blocks, "Duplicates" -> Duplicate, "Relates to" -> Relates); else Jira's Relates; else
+    the first. For a new pair in the Record links modal."""
+    label = link_type_label.casefold()
+    for jira in jira_link_types:
+        outward = str(jira.get("outward", "")).casefold()
+        name = str(jira.get("name", "")).casefold()
+        if outward == label or (name and label.startswith(name)):
+            return jira
+    for jira in jira_link_types:
+        if str(jira.get("name", "")).casefold() == "relates":
+            return jira
+    return jira_link_types[0] if jira_link_types else None
 
 
 def relationship_outgoing(pairs: Sequence[RelationshipPair], link_type: str):

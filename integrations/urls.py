@@ -96,7 +96,6 @@ urlpatterns = [
     path(_K + "record-links/save/", mappings.record_links_save, name="record_links_save"),
     # 5. Enable
     path(_I + "enable/", wizard.integration_enable, name="integration_enable"),
-    path(_I + "enable/check/", wizard.integration_webhook_check, name="integration_webhook_check"),
     path(
         _I + "enable/sync-options/",
         wizard.integration_sync_options,

@@ -19,9 +19,20 @@ def main(argv: list[str] | None = None) -> None:
         help="create the demo user (demo@example.com / demo-token, PAT demo-pat) "
         "and projects DEMO and INIT",
     )
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep the data in FILE (JSON) across restarts: loaded at start, saved after "
+        "each change; a missing file starts fresh (seeded with --seed-demo)",
+    )
     args = parser.parse_args(argv)
-    emu = JiraEmulator(port=args.port, host=args.host, seed_demo=args.seed_demo).start()
+    emu = JiraEmulator(
+        port=args.port, host=args.host, seed_demo=args.seed_demo, state_path=args.state
+    ).start()
     print(f"Jira emulator listening on {emu.base_url}", flush=True)
+    if args.state:
+        how = "restored from" if emu.restored else "new, saved to"
+        print(f"  state:      {how} {args.state}", flush=True)
     if args.seed_demo:
         print("  basic auth: demo@example.com / demo-token", flush=True)
         print("  bearer PAT: demo-pat", flush=True)

@@ -6,6 +6,7 @@ in a background thread and wires the store's events to the webhook sender.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 from collections.abc import Iterable
@@ -14,6 +15,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import adf
+from .persist import StateFile
 from .render import Renderer
 from .server import Faults, JiraApp, LogEntry, _QuietHandler
 from .store import Store, User
@@ -23,7 +25,13 @@ from .webhooks import WebhookDelivery, WebhookSender
 class JiraEmulator:
     """A Jira Cloud emulator over real HTTP (see the package docstring)."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", seed_demo: bool = True) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        seed_demo: bool = True,
+        state_path: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.seed_demo = seed_demo
@@ -35,8 +43,19 @@ class JiraEmulator:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.state.base_url = f"http://{host}:{port}"
-        if seed_demo:
+        # With a state file, the data survives restarts: loaded now, saved after each change.
+        self.state_file = StateFile(state_path) if state_path else None
+        self.restored = False
+        if self.state_file is not None:
+            self.restored = self.state_file.load_or_seed(self.state, seed_demo)
+            self.app.after_write = self.save_state
+        elif seed_demo:
             self.state.seed_demo()
+
+    def save_state(self) -> None:
+        """Write the state file now (after changes made in Python rather than over HTTP)."""
+        if self.state_file is not None:
+            self.state_file.save(self.state)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -81,6 +100,7 @@ class JiraEmulator:
         self.faults.clear()
         self.sender.clear()
         self.app.requests_log.clear()
+        self.save_state()
 
     # -- observation ---------------------------------------------------------------
 

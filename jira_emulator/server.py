@@ -29,6 +29,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from . import jql
+from .browse import browse
 from .render import Renderer, select_fields
 from .search_index import SearchIndex
 from .store import STATUS_BY_ID, TRANSITIONS, JiraError, Store, User
@@ -177,6 +178,11 @@ def error(status: int, messages: list[str] | None = None, errors: dict[str, str]
     return json_response({"errorMessages": messages or [], "errors": errors or {}}, status)
 
 
+def _not_admin() -> Response:
+    # Jira answers 403 when a user who is not a Jira administrator manages webhooks.
+    return error(403, ["You do not have permission to manage webhooks: Jira administrators only."])
+
+
 def _int_arg(req: Request, name: str, default: int) -> int:
     raw = req.args.get(name)
     if raw is None or raw == "":
@@ -280,6 +286,8 @@ class JiraApp:
         self.url_map = Map(_rules(), strict_slashes=False)
         self.requests_log: list[LogEntry] = []
         self._log_lock = threading.Lock()
+        # Called after every request that may have changed something (not GET / HEAD).
+        self.after_write: Callable[[], None] | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse):
         req = Request(environ)
@@ -289,6 +297,10 @@ class JiraApp:
     # -- dispatch ---------------------------------------------------------------
 
     def handle(self, req: Request) -> Response:
+        if not req.path.startswith("/rest/"):
+            page = browse(self.store, req)
+            if page is not None:
+                return page
         is_api = req.path.startswith("/rest/api/")
         status = 500
         # Read the body first: a dropped-connection fault shuts the socket, after which the
@@ -308,6 +320,8 @@ class JiraApp:
             resp = self._dispatch(req)
             # The log keeps the status of what was applied, even when the answer is lost.
             status = resp.status_code
+            if req.method not in ("GET", "HEAD") and self.after_write is not None:
+                self.after_write()  # the sandbox saves its state (jira_emulator.persist)
             if fault is not None:
                 if fault.then is not None:
                     fault.then()
@@ -845,6 +859,8 @@ class JiraApp:
         }
 
     def ep_admin_webhook_create(self, ctx: Ctx) -> Response:
+        if not ctx.user.admin:
+            return _not_admin()
         body = _body(ctx.req) or {}
         if not body.get("url") or not body.get("events"):
             return error(400, errors={"url": "url and events are required"})
@@ -858,17 +874,23 @@ class JiraApp:
         return json_response(self._admin_webhook_json(ctx, hook), 201)
 
     def ep_admin_webhook_list(self, ctx: Ctx) -> Response:
+        if not ctx.user.admin:
+            return _not_admin()
         return json_response(
             [self._admin_webhook_json(ctx, h) for h in self.store.webhooks.values()]
         )
 
     def ep_admin_webhook_get(self, ctx: Ctx, wid: int) -> Response:
+        if not ctx.user.admin:
+            return _not_admin()
         hook = self.store.webhooks.get(wid)
         if hook is None:
             return error(404, [f"Webhook {wid} not found."])
         return json_response(self._admin_webhook_json(ctx, hook))
 
     def ep_admin_webhook_delete(self, ctx: Ctx, wid: int) -> Response:
+        if not ctx.user.admin:
+            return _not_admin()
         if self.store.webhooks.pop(wid, None) is None:
             return error(404, [f"Webhook {wid} not found."])
         return Response(status=204)

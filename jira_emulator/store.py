@@ -89,6 +89,15 @@ KNOWN_ISSUE_TYPES: dict[str, tuple[str, str, bool, int, int]] = {
 DEFAULT_ISSUE_TYPES = ["Epic", "Story", "Task", "Bug", "Sub-task"]
 
 
+# The product's demo account's people (its seed_demo command), as Jira users of the sandbox.
+DEMO_PEOPLE = [
+    ("demo@demo.example.com", "Dana Demo"),
+    ("maria@demo.example.com", "Maria Lopez"),
+    ("sam@demo.example.com", "Sam Okafor"),
+    ("priya@demo.example.com", "Priya Natarajan"),
+]
+
+
 class JiraError(Exception):
     """A Jira error answer: ``{"errorMessages": [...], "errors": {...}}``."""
 
@@ -127,6 +136,8 @@ class User:
     email_visible: bool = True
     # Data Center's username (``name``); defaults to the email's local part.
     username: str = ""
+    # A Jira administrator (Cloud: site admin) may manage admin webhooks; others get 403.
+    admin: bool = True
 
     @property
     def name(self) -> str:
@@ -293,6 +304,10 @@ class Store:
     def seed_demo(self) -> None:
         with self.lock:
             self.add_user("demo@example.com", "Demo User", "demo-token", "demo-pat")
+            # The people of the product's demo account (records/.../seed_demo.py), so their
+            # records' assignees are found in the sandbox. They have no credentials.
+            for email, name in DEMO_PEOPLE:
+                self.add_user(email, name)
             self.add_project("DEMO", "Demo product")
             self.add_project(
                 "INIT", "Initiatives", issue_types=["Initiative", *DEFAULT_ISSUE_TYPES]

@@ -18,7 +18,7 @@ class SyncConfig(AppConfig):
 
         # What the sync adds to the integration pages and API (integrations does not
         # import the sync either).
-        from integrations.extensions import SyncContributions, sync_register
+        from integrations.extensions import SyncContributions, enable_panel_add, sync_register
 
         from .selectors import (
             bulk_send_job_get,
@@ -28,6 +28,9 @@ class SyncConfig(AppConfig):
         )
         from .services.bulk import bulk_send_start
         from .webhooks.setup import webhook_events, webhook_path, webhook_url
+
+        # The Enable step's first section: the Jira webhook, registered from the page.
+        enable_panel_add("sync/partials/webhook_section.html", _webhook_panel_context)
 
         sync_register(
             SyncContributions(
@@ -41,3 +44,9 @@ class SyncConfig(AppConfig):
                 bulk_send_get=bulk_send_job_get,
             )
         )
+
+
+def _webhook_panel_context(request, integration) -> dict:
+    from .views import webhook_panel_context
+
+    return webhook_panel_context(request, integration)

@@ -273,3 +273,28 @@ class BulkSendJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+
+class WebhookRegistration(models.Model):
+    """The webhook this product registered in Jira for an integration (Enable step's
+    "Register the webhook in Jira"): what was registered, so it can be checked, kept in step
+    when the webhook URL, secret or project changes, and removed with the integration."""
+
+    integration = models.OneToOneField(
+        Integration, on_delete=models.CASCADE, related_name="webhook_registration"
+    )
+    # Jira's id of the webhook (the last segment of its "self" URL).
+    jira_webhook_id = models.CharField(max_length=40)
+    name = models.CharField(max_length=255)
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list)
+    jql = models.CharField(max_length=500, blank=True)
+    registered_at = models.DateTimeField()
+    # Check webhook: when Jira was last asked, and what differed (empty: all in step).
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_problem = models.TextField(blank=True)
+    # Why the last automatic re-registration (token rotated, project changed) failed.
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Jira webhook {self.jira_webhook_id} of integration {self.integration_id}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
+from integrations.signals import integration_deleting, integration_webhook_changed
 from records.signals import record_changed, record_link_created, record_link_deleting
 
 
@@ -27,3 +28,23 @@ def on_record_link_deleting(sender, link, **kwargs):
     from .services.outbound import outbox_link_deleting
 
     outbox_link_deleting(link=link)
+
+
+@receiver(integration_webhook_changed, dispatch_uid="sync.integration_webhook_changed")
+def on_integration_webhook_changed(sender, integration, reason, **kwargs):
+    """The registered Jira webhook follows a new URL, secret or project, once committed."""
+    from django.db import transaction
+
+    from .services.webhook_registration import webhook_registration_refresh
+
+    integration_id = integration.pk
+    transaction.on_commit(
+        lambda: webhook_registration_refresh(integration_id=integration_id), robust=True
+    )
+
+
+@receiver(integration_deleting, dispatch_uid="sync.integration_deleting")
+def on_integration_deleting(sender, integration, **kwargs):
+    from .services.webhook_registration import webhook_unregister_quietly
+
+    webhook_unregister_quietly(integration=integration)

@@ -14,6 +14,9 @@ page_patterns = [
     path(_R + "<int:integration_id>/retry/", views.record_retry, name="record_retry"),
     path(_I + "sync-log/", views.sync_log_page, name="sync_log"),
     path(_I + "sync-log/<int:entry_id>/retry/", views.sync_log_retry, name="sync_log_retry"),
+    path(_I + "webhook/", views.webhook_panel, name="webhook_panel"),
+    path(_I + "webhook/register/", views.webhook_register_view, name="webhook_register"),
+    path(_I + "webhook/check/", views.webhook_check_view, name="webhook_check"),
     path(_I + "updates/", views.updates_page, name="updates"),
     path(
         _I + "updates/approve-all/",

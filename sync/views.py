@@ -26,7 +26,11 @@ from accounts.policy import Action
 from accounts.selectors import membership_get
 from core.exceptions import ApplicationError
 from integrations.models import Integration
-from integrations.selectors import effective_connection, integration_get_for_user
+from integrations.selectors import (
+    effective_connection,
+    effective_project,
+    integration_get_for_user,
+)
 from records.models import Record
 from records.selectors import record_get
 
@@ -439,9 +443,11 @@ def update_decide(
             else "Discarded: Jira was not changed."
         )
     if request.htmx:
-        context = _integration_context(integration, membership, "updates")
+        # The row, and the card's head again out of band: its count and Approve all /
+        # Discard all follow what is still waiting.
+        context = _updates_context(integration, membership, oob=True)
         context.update({"update": entry, "notice": notice, "error": error, "decided": not error})
-        return render(request, "sync/partials/update_row.html", context)
+        return render(request, "sync/partials/update_row_and_head.html", context)
     return _back_to(
         request,
         _updates_url(integration),
@@ -489,9 +495,9 @@ def candidate_decide(
         error = exc.message
     candidate.refresh_from_db()
     if request.htmx:
-        context = _integration_context(integration, membership, "updates")
+        context = _updates_context(integration, membership, oob=True)
         context.update({"candidate": candidate, "notice": notice, "error": error})
-        return render(request, "sync/partials/candidate_row.html", context)
+        return render(request, "sync/partials/candidate_row_and_head.html", context)
     return _back_to(
         request,
         _updates_url(integration),
@@ -528,3 +534,104 @@ def candidates_decide_all(request: HttpRequest, integration_id: int, decision: s
     for message in errors:
         messages.error(request, message)
     return _back_to(request, _updates_url(integration), notice)
+
+
+# --- Enable step: the Jira webhook (a section the sync adds to the wizard's Enable step) ------
+
+
+WEBHOOK_ADMIN_REFUSAL = (
+    "Only an account owner or admin can register the Jira webhook. Ask an admin to do it."
+)
+EVENT_GROUPS = (
+    ("jira:issue_", "Issue"),
+    ("issuelink_", "Issue link"),
+    ("jira:version_", "Version"),
+)
+
+
+def _event_groups(events) -> list[dict]:
+    """The events as Jira's WebHooks screen groups them (Issue: created, updated, ...)."""
+    groups = []
+    for prefix, label in EVENT_GROUPS:
+        names = [e.removeprefix(prefix) for e in events if e.startswith(prefix)]
+        if names:
+            groups.append({"label": label, "names": names})
+    return groups
+
+
+def webhook_panel_context(
+    request, integration, *, state=None, notice="", error="", code=""
+) -> dict:
+    """What the webhook panel shows; also the context of the Enable step's section
+    (registered with integrations.extensions.enable_panel_add in SyncConfig.ready)."""
+    from .services.webhook_registration import webhook_jql, webhook_state
+    from .webhooks.setup import webhook_events, webhook_url
+
+    membership = membership_get(user=request.user, account_id=integration.account_id)
+    can_admin = policy.role_allows(getattr(membership, "role", None), Action.ADMINISTER)
+    state = state or webhook_state(integration)
+    registered_events = state.registration.events if state.registration else webhook_events()
+    return {
+        "integration": integration,
+        "state": state,
+        "can_admin": can_admin,
+        # The token in the URL is a credential: owners and admins only.
+        "webhook_url": webhook_url(integration) if can_admin else "",
+        "jql": webhook_jql(integration),
+        "project_key": effective_project(integration).key,
+        "event_groups": _event_groups(registered_events),
+        "deployment": effective_connection(integration).deployment,
+        "notice": notice,
+        "error": error,
+        "no_permission": code == "no_permission",
+    }
+
+
+def _webhook_panel(request, integration, *, status=200, **kwargs) -> HttpResponse:
+    context = webhook_panel_context(request, integration, **kwargs)
+    return render(request, "sync/partials/webhook_panel.html", context, status=status)
+
+
+@login_required
+@require_GET
+def webhook_panel(request: HttpRequest, integration_id: int) -> HttpResponse:
+    integration, _ = _integration_for(request, integration_id)
+    return _webhook_panel(request, integration)
+
+
+@login_required
+@require_POST
+def webhook_register_view(request: HttpRequest, integration_id: int) -> HttpResponse:
+    from .services.webhook_registration import webhook_register
+
+    integration, membership = _integration_for(request, integration_id)
+    policy.require(
+        getattr(membership, "role", None), Action.ADMINISTER, refusal=WEBHOOK_ADMIN_REFUSAL
+    )
+    enable_url = reverse("integration_enable", args=[integration.pk])
+    try:
+        registration = webhook_register(integration=integration)
+    except ApplicationError as exc:
+        if not getattr(request, "htmx", False):
+            return _back_to(request, enable_url, exc.message, messages.ERROR)
+        return _webhook_panel(request, integration, error=exc.message, code=exc.code, status=400)
+    notice = (
+        f"Registered in Jira (webhook {registration.jira_webhook_id}): Jira now sends this "
+        "integration's events here."
+    )
+    if not getattr(request, "htmx", False):
+        return _back_to(request, enable_url, notice)
+    return _webhook_panel(request, integration, notice=notice)
+
+
+@login_required
+@require_GET
+def webhook_check_view(request: HttpRequest, integration_id: int) -> HttpResponse:
+    from .services.webhook_registration import webhook_check
+
+    integration, _ = _integration_for(request, integration_id)
+    try:
+        state = webhook_check(integration=integration)
+    except ApplicationError as exc:
+        return _webhook_panel(request, integration, error=exc.message, status=400)
+    return _webhook_panel(request, integration, state=state)

@@ -173,9 +173,7 @@ def _int(value):
     move=extend_schema(request=MoveSerializer, responses=ResultSerializer),
     linked_to_add=extend_schema(request=LinkedToInSerializer, responses=ResultSerializer),
     linked_to_remove=extend_schema(responses=ResultSerializer),
-    default_field_mappings=extend_schema(
-        request=None, responses=FieldMappingSerializer(many=True)
-    ),
+    default_field_mappings=extend_schema(request=None, responses=FieldMappingSerializer(many=True)),
 )
 class RecordMappingViewSet(OrderedChildViewSet):
     """The rows: a record type here and what it becomes in Jira. Their order matters: a row
@@ -247,9 +245,7 @@ class RecordMappingViewSet(OrderedChildViewSet):
             parent_kind=data["parent_kind"],
             jira_field=data.get("jira_field", ""),
         )
-        return Response(
-            row_change_body(change, self.integration()), status=status.HTTP_201_CREATED
-        )
+        return Response(row_change_body(change, self.integration()), status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["delete"])
     def linked_to_remove(self, request, **kwargs):
@@ -267,9 +263,7 @@ class RecordMappingViewSet(OrderedChildViewSet):
             integration=integration, record_mapping_id=self.child_id()
         )
         self.kwargs[self.child_kwarg] = mapping.pk
-        return Response(
-            FieldMappingSerializer(self.child().field_mappings.all(), many=True).data
-        )
+        return Response(FieldMappingSerializer(self.child().field_mappings.all(), many=True).data)
 
 
 # -- field mappings (of a row) ----------------------------------------------------------------
@@ -292,9 +286,7 @@ FieldMappingCreate = inline_serializer(
     ),
     create=extend_schema(request=FieldMappingCreate, responses=FieldMappingSerializer),
     retrieve=extend_schema(responses=FieldMappingSerializer),
-    partial_update=extend_schema(
-        request=FieldMappingSerializer, responses=FieldMappingSerializer
-    ),
+    partial_update=extend_schema(request=FieldMappingSerializer, responses=FieldMappingSerializer),
     destroy=extend_schema(responses={204: None}),
     reorder=extend_schema(request=IdsSerializer, responses=FieldMappingSerializer(many=True)),
 )
@@ -308,9 +300,7 @@ class FieldMappingViewSet(OrderedChildViewSet):
 
     def children(self):
         rows = selectors.record_mappings_effective(self.integration())
-        wanted = (
-            self.request.query_params.get("record_mapping") if self.action == "list" else None
-        )
+        wanted = self.request.query_params.get("record_mapping") if self.action == "list" else None
         return [
             fm
             for row in rows
@@ -369,9 +359,7 @@ class FieldMappingViewSet(OrderedChildViewSet):
 @extend_schema_view(
     list=extend_schema(responses=ValueMappingSerializer(many=True)),
     create=extend_schema(request=ValueMappingSerializer, responses=ValueMappingSerializer),
-    partial_update=extend_schema(
-        request=ValueMappingSerializer, responses=ValueMappingSerializer
-    ),
+    partial_update=extend_schema(request=ValueMappingSerializer, responses=ValueMappingSerializer),
     destroy=extend_schema(responses={204: None}),
     reorder=extend_schema(request=IdsSerializer, responses=ResultSerializer),
 )

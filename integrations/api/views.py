@@ -177,16 +177,25 @@ class TestConnectionView(IntegrationAPIView):
                 "ok": serializers.BooleanField(),
                 "message": serializers.CharField(),
                 "code": serializers.CharField(),
-                "user": serializers.DictField(allow_null=True),
+                "user": inline_serializer(
+                    "ConnectionUser",
+                    fields={
+                        "account_id": serializers.CharField(),
+                        "display_name": serializers.CharField(),
+                        "email": serializers.CharField(),
+                    },
+                    allow_null=True,
+                ),
             },
         ),
         summary="Test the connection to Jira; answers in plain words.",
     )
     def post(self, request, pk):
         result = configuration_services.connection_test(integration=self.integration())
+        # The provider's summary of the Jira user, as it gives it (None when not connected).
         user = result.user or None
         if user:
-            user = {k: user.get(k) for k in ("displayName", "emailAddress", "accountId", "name")}
+            user = {k: user.get(k) or "" for k in ("account_id", "display_name", "email")}
         return Response(
             {"ok": result.ok, "message": result.message, "code": result.code, "user": user}
         )

@@ -23,6 +23,7 @@ from ..models import (
     ValueMapping,
     new_webhook_token,
 )
+from ..signals import integration_deleting, integration_webhook_changed
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +207,7 @@ def integration_delete(*, integration: Integration) -> None:
         for derived in Integration.objects.filter(template=integration):
             for part in Part.values:
                 ensure_part_owned(integration=derived, part=part)
+    integration_deleting.send(sender=Integration, integration=integration)
     logger.info("Integration %s deleted", integration.pk)
     integration.delete()
 
@@ -409,7 +411,8 @@ def integration_set_project(
     if not key or len(key) > 40:
         raise ApplicationError("Choose the Jira project (its key, like DEMO).", field="project_key")
     ensure_part_owned(integration=integration, part=Part.PROJECT)
-    if key != integration.project_key:
+    changed = key != integration.project_key
+    if changed:
         # What was fetched belongs to the old project; Reload configuration fetches anew.
         integration.configuration = {}
         integration.configuration_fetched_at = None
@@ -417,6 +420,10 @@ def integration_set_project(
     integration.project_id = str(project_id or "")
     integration.project_name = (project_name or "")[:255]
     integration.save()
+    if changed:
+        integration_webhook_changed.send(
+            sender=Integration, integration=integration, reason="project"
+        )
     return integration
 
 
@@ -471,6 +478,9 @@ def integration_rotate_webhook_token(
     if rotate_secret or not integration.webhook_secret_encrypted:
         integration.set_webhook_secret(secrets.token_urlsafe(32))
     integration.save()
+    integration_webhook_changed.send(
+        sender=Integration, integration=integration, reason="secret" if rotate_secret else "token"
+    )
     logger.info("Integration %s webhook token rotated", integration.pk)
     return integration
 

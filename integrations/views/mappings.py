@@ -26,6 +26,7 @@ from records.kinds import (
 
 from .. import rules, selectors
 from ..fields import LOCAL_FIELDS, VERSION_FIELDS, issue_type_fields, local_fields_for
+from ..forms import RelationshipPairFormSet
 from ..models import Direction, Integration, LinkedTo, RecordMapping, RelationshipMapping
 from ..services import configuration as configuration_services
 from ..services import field_mappings as fm_services
@@ -64,7 +65,9 @@ def _issue_type_options(configuration: dict) -> list[dict]:
     ]
 
 
-def table_context(integration: Integration, *, notice=None, error=None, validation=None) -> dict:
+def table_context(
+    integration: Integration, *, notice=None, warning="", error=None, validation=None
+) -> dict:
     """Everything the table shows. ``error``: {"row": row id or "add" or None, "message",
     "field"}; ``validation``: validate_mapping()'s answer after Save and continue."""
     configuration = selectors.effective_configuration(integration)
@@ -125,6 +128,7 @@ def table_context(integration: Integration, *, notice=None, error=None, validati
         "general_problems": [p for p in problems if p.row is None],
         "jira_fields": LinkedTo.JiraField.choices,
         "notice": notice,
+        "warning": warning,
         "error": error,
         "add_error": error if error and error.get("row") == "add" else None,
         "general_error": error if error and error.get("row") is None else None,
@@ -168,13 +172,18 @@ def _error(exc: ApplicationError, row) -> dict:
 
 
 def _row_action(request, integration_id, rm_id, action) -> HttpResponse:
+    """``action`` returns what was done, or (what was done, a warning): they show apart, the
+    first as success (green), the second as a warning (yellow)."""
     integration, membership = integration_for(request, integration_id, write=True)
     try:
         notice = action(integration)
     except ApplicationError as exc:
         return _render_table(request, integration, membership, error=_error(exc, rm_id), status=400)
+    warning = ""
+    if isinstance(notice, tuple):
+        notice, warning = notice
     integration.refresh_from_db()
-    return _render_table(request, integration, membership, notice=notice)
+    return _render_table(request, integration, membership, notice=notice, warning=warning)
 
 
 @login_required
@@ -207,21 +216,22 @@ def mapping_row_add(request: HttpRequest, integration_id: int) -> HttpResponse:
             )
         label = kind_plural(kind)
         notice = f"{label} row added."
+        warnings = []
         if change.added_linked_to:
             notice += " " + _change_notice(change)
         elif parent_kinds_of(kind):
-            notice += (
-                " Linked to was not set automatically: no parent row is above it. Add it by hand "
-                "if you need it."
+            warnings.append(
+                "Linked to was not set automatically: no parent row is above it. Add it by hand "
+                "on the row (Add link) if you need it."
             )
         children = [c for c in child_kinds_of(kind) if c in mapped]
         if children:
             names = " and ".join(kind_plural(c) for c in children)
-            notice += (
-                f" {names} above it are not linked to {label.lower()} automatically: move "
-                f"{label} above them and add Linked to by hand."
+            warnings.append(
+                f"{names} above it are not linked to {label.lower()} automatically: add "
+                f"Linked to by hand on the {names} row (Add link), where it is."
             )
-        return notice
+        return notice, " ".join(warnings)
 
     return _row_action(request, integration_id, "add", action)
 
@@ -308,7 +318,8 @@ def linked_to_add_view(request: HttpRequest, integration_id: int, rm_id: int) ->
             parent_kind=parent_kind,
             jira_field=jira_field,
         )
-        return _change_notice(change)
+        order = [p.message for p in change.problems if p.code == "linked_to_below"]
+        return _change_notice(change), " ".join(order)
 
     return _row_action(request, integration_id, rm_id, action)
 
@@ -727,30 +738,82 @@ def value_mapping_move(
 # -- record links (Jira issue links) modal ------------------------------------------------------
 
 
-def _link_pairs_from_post(request) -> list[dict]:
-    ids = request.POST.getlist("pair_id")
-    link_types = request.POST.getlist("link_type")
-    jira = request.POST.getlist("jira_link_type_id")
-    jira_dir = request.POST.getlist("jira_direction")
-    sync = request.POST.getlist("sync_direction")
+def _link_pairs_from_post(request) -> tuple[list[dict], dict | None]:
+    """The modal's pairs, through the formset (prefix "pairs"): the pairs, and an error
+    (index, message, field) for the first pair that does not parse."""
+    formset = RelationshipPairFormSet(request.POST, prefix="pairs")
+    if not formset.is_valid():
+        if formset.non_form_errors():
+            message = " ".join(formset.non_form_errors())
+            return [], {"index": None, "message": message, "field": None}
+        for index, form in enumerate(formset.forms):
+            if form.errors:
+                field, errors = next(iter(form.errors.items()))
+                label = form.fields[field].label if field in form.fields else field
+                return _raw_pairs(formset), {
+                    "index": index,
+                    "message": f"Pair {index + 1}: {label}: {' '.join(errors)}",
+                    "field": field,
+                }
+    return [form.pair() for form in formset.forms], None
+
+
+def _raw_pairs(formset) -> list[dict]:
+    """What was typed, to show again next to an error (not validated)."""
     pairs = []
-    for i in range(len(link_types)):
+    for form in formset.forms:
+        link_type_id, _, direction = (form.data.get(form.add_prefix("jira_link")) or "").partition(
+            ":"
+        )
         pairs.append(
             {
-                "id": ids[i] if i < len(ids) else "",
-                "link_type": link_types[i],
-                "jira_link_type_id": jira[i] if i < len(jira) else "",
-                "jira_direction": jira_dir[i] if i < len(jira_dir) else "outward",
-                "sync_direction": sync[i] if i < len(sync) else Direction.BOTH,
+                "id": form.data.get(form.add_prefix("pair_id"), ""),
+                "link_type": form.data.get(form.add_prefix("link_type"), ""),
+                "jira_link_type_id": link_type_id,
+                "jira_direction": direction or "outward",
+                "sync_direction": form.data.get(form.add_prefix("sync_direction"), ""),
             }
         )
     return pairs
 
 
+def _jira_link_options(link_types, source: str, target: str) -> list[dict]:
+    """Each Jira issue link type read both ways from this record's issue, in words: "DEMO-1
+    blocks DEMO-2" (this record is the source: outward) and "DEMO-1 is blocked by DEMO-2"."""
+    options = []
+    for t in link_types:
+        for direction in ("outward", "inward"):
+            verb = t.get(direction) or t.get("name", "")
+            options.append(
+                {
+                    "value": f"{t.get('id')}:{direction}",
+                    "label": f"{source} {verb} {target}",
+                    "name": t.get("name", ""),
+                }
+            )
+    return options
+
+
 def _links_context(integration, membership, kind, pairs, *, error=None, saved=False):
     configuration = selectors.effective_configuration(integration)
     link_types = configuration.get("link_types") or []
+    # Example keys make every option read as a sentence: "APP-1 blocks APP-2".
+    here = integration.workspace.prefix if integration.workspace_id else "REC"
+    jira = (
+        selectors.effective_project(integration).key
+        or (configuration.get("project") or {}).get("key")
+        or "JIRA"
+    )
+    for pair in pairs:
+        pair["jira_link"] = f"{pair['jira_link_type_id']}:{pair['jira_direction']}"
     return {
+        "management_form": RelationshipPairFormSet(
+            prefix="pairs", initial=[{} for _ in pairs]
+        ).management_form,
+        "local_link_options": [
+            (value, f"{here}-1 {label.lower()} {here}-2") for value, label in LinkType.choices
+        ],
+        "jira_link_options": _jira_link_options(link_types, f"{jira}-1", f"{jira}-2"),
         "integration": integration,
         "can_admin": wizard_context(integration, membership, Step.MAPPINGS)["can_admin"],
         "kind": kind,
@@ -792,6 +855,24 @@ def _stored_pairs(integration, kind) -> list[dict]:
     ]
 
 
+def _new_pair(integration, pairs) -> dict:
+    """A new pair starts sensibly: the first link type here not paired yet, with the Jira
+    link type that reads like it (Blocks with Blocks), this record as the source."""
+    used = {p["link_type"] for p in pairs}
+    value, label = next(
+        ((v, lbl) for v, lbl in LinkType.choices if v not in used), LinkType.choices[0]
+    )
+    configuration = selectors.effective_configuration(integration)
+    jira = rules.suggest_jira_link_type(label, configuration.get("link_types") or []) or {}
+    return {
+        "id": "",
+        "link_type": value,
+        "jira_link_type_id": str(jira.get("id", "")),
+        "jira_direction": "outward",
+        "sync_direction": Direction.BOTH,
+    }
+
+
 def _relationship_kind(kind: str) -> str:
     if kind not in rules.RELATIONSHIP_KINDS:
         raise Http404("Record links can be mapped for initiatives, releases, epics and features.")
@@ -818,21 +899,14 @@ def record_links_save(request: HttpRequest, integration_id: int, kind: str) -> H
     "done" saves the whole ordered list (or shows the error next to the pair at fault)."""
     integration, membership = integration_for(request, integration_id, write=True)
     kind = _relationship_kind(kind)
-    pairs = _link_pairs_from_post(request)
+    pairs, parse_error = _link_pairs_from_post(request)
+    if parse_error is not None:
+        context = _links_context(integration, membership, kind, pairs, error=parse_error)
+        return render(request, "integrations/partials/links_form.html", context, status=400)
     command = request.POST.get("command", "done")
     verb, _, arg = command.partition(":")
     if verb == "add":
-        configuration = selectors.effective_configuration(integration)
-        first = (configuration.get("link_types") or [{}])[0]
-        pairs.append(
-            {
-                "id": "",
-                "link_type": LinkType.RELATES_TO,
-                "jira_link_type_id": str(first.get("id", "")),
-                "jira_direction": "outward",
-                "sync_direction": Direction.BOTH,
-            }
-        )
+        pairs.append(_new_pair(integration, pairs))
     elif verb in ("up", "down", "remove") and arg.isdigit() and int(arg) < len(pairs):
         index = int(arg)
         if verb == "remove":

@@ -61,9 +61,17 @@ def integration_new(request: HttpRequest) -> HttpResponse:
 
         raise PermissionDenied(ADMIN_REFUSAL)
     templates = _templates(account)
+    if workspace is None:
+        # With one workspace, the integration a newcomer wants is that workspace's: a
+        # template is never enabled itself, so it is only the default when there is no choice.
+        workspaces = list(account.workspaces.all()[:2])
+        if len(workspaces) == 1:
+            workspace = workspaces[0]
     initial = {
         "scope": str(workspace.pk) if workspace else "account",
         "name": "Jira" if workspace is None else f"Jira — {workspace.name}",
+        # A template's Enable step links here with ?template= to start from it.
+        "template": request.GET.get("template", ""),
     }
     form = NameForm(request.POST or None, account=account, templates=templates, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -330,24 +338,6 @@ def integration_project_search(request: HttpRequest, integration_id: int) -> Htt
 # -- 5. Enable --------------------------------------------------------------------------------
 
 
-_EVENT_FAMILIES = (
-    ("jira:issue_", "Issue"),
-    ("issuelink_", "Issue link"),
-    ("jira:version_", "Version"),
-)
-
-
-def _event_groups(events: list[str]) -> list[tuple[str, list[str]]]:
-    """The events to tick in Jira, as Jira's WebHooks screen groups them: ("Issue",
-    ["created", "updated", "deleted"]), ..."""
-    groups = []
-    for prefix, label in _EVENT_FAMILIES:
-        names = [e.removeprefix(prefix) for e in events if e.startswith(prefix)]
-        if names:
-            groups.append((label, names))
-    return groups
-
-
 def _enable_context(integration, membership, request=None, **extra):
     project = selectors.effective_project(integration)
     validation = selectors.validate_mapping(integration)
@@ -358,11 +348,10 @@ def _enable_context(integration, membership, request=None, **extra):
         integration,
         membership,
         Step.ENABLE,
-        # The token in the URL is a credential: owners and admins only.
-        webhook_url=extensions.webhook_url(integration) if is_admin(membership) else "",
-        webhook_event_groups=_event_groups(extensions.webhook_events()),
         project=project,
-        jql=f"project = {project.key}" if project.key else "",
+        workspaces=list(integration.account.workspaces.order_by("name"))
+        if integration.is_template
+        else [],
         blocking=[p for p in problems if p["severity"] == "error"],
         job=extensions.bulk_send_latest(integration),
         panels=extensions.enable_panels(request, integration),
@@ -420,21 +409,6 @@ def integration_sync_options(request: HttpRequest, integration_id: int) -> HttpR
         + ("are imported automatically." if integration.auto_import else "wait as candidates."),
     )
     return redirect(step_url(integration, Step.ENABLE))
-
-
-@login_required
-@require_GET
-def integration_webhook_check(request: HttpRequest, integration_id: int) -> HttpResponse:
-    integration, _ = integration_for(request, integration_id)
-    return render(
-        request,
-        "integrations/partials/webhook_check.html",
-        {
-            "integration": integration,
-            "event": extensions.last_webhook_delivery(integration),
-            "checked": True,
-        },
-    )
 
 
 @login_required

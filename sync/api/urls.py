@@ -59,6 +59,18 @@ urlpatterns = [
         name="update-discard",
     ),
     path(_I + "send-all/", views.SendAllView.as_view(), name="integration-send-all"),
+    # The webhook registered in Jira by the product (integrations' webhook/ gives URL + secret).
+    path(_I + "jira-webhook/", views.JiraWebhookView.as_view(), name="integration-jira-webhook"),
+    path(
+        _I + "jira-webhook/register/",
+        views.JiraWebhookRegisterView.as_view(),
+        name="integration-jira-webhook-register",
+    ),
+    path(
+        _I + "jira-webhook/check/",
+        views.JiraWebhookCheckView.as_view(),
+        name="integration-jira-webhook-check",
+    ),
     path("bulk-send-jobs/<int:pk>/", views.BulkSendJobView.as_view(), name="bulk-send-job"),
     path(_R + "jira-links/", views.RecordJiraLinksView.as_view(), name="record-jira-links"),
     path(_R + "send-to-jira/", views.SendToJiraView.as_view(), name="record-send-to-jira"),

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, permissions, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import policy
 from accounts.api.tenancy import AccountPolicyMixin
 from accounts.policy import Action
 from core.api import ApiAutoSchema
@@ -45,6 +46,15 @@ from ..services.outbound import (
     record_send_to_jira,
 )
 from ..services.retry import sync_log_entry_retry
+from ..services.webhook_registration import (
+    webhook_check,
+    webhook_events,
+    webhook_jql,
+    webhook_register,
+    webhook_state,
+    webhook_unregister,
+)
+from ..webhooks.setup import webhook_url
 from .serializers import (
     AcceptAllResultSerializer,
     AcceptResultSerializer,
@@ -85,6 +95,10 @@ class SyncAPIMixin(AccountPolicyMixin):
 
     def require_admin(self, account_id: int) -> None:
         self.require(account_id, Action.ADMINISTER)
+
+    def can_admin(self, integration: Integration) -> bool:
+        role = self.account_roles().get(integration.account_id)
+        return policy.role_allows(role, Action.ADMINISTER)
 
     def integration(self) -> Integration:
         if getattr(self, "_integration", None) is None:
@@ -478,3 +492,96 @@ class LinkJiraIssueView(_RecordCommand):
             if s.integration.pk == integration.pk
         ]
         return Response(JiraLinkStatusSerializer(state).data, status=status.HTTP_201_CREATED)
+
+
+# -- the Jira webhook registered by the product ---------------------------------------------
+
+
+def _webhook_state_data(integration: Integration, state, *, can_admin: bool) -> dict:
+    registration = state.registration
+    last = state.last_event
+    return {
+        "registered": registration is not None,
+        "jira_webhook_id": registration.jira_webhook_id if registration else None,
+        # The token in the URL is a credential: owners and admins only.
+        "url": webhook_url(integration) if can_admin else None,
+        "events": registration.events if registration else webhook_events(),
+        "jql": registration.jql if registration else webhook_jql(integration),
+        "registered_at": registration.registered_at if registration else None,
+        "checked_at": registration.checked_at if registration else None,
+        "problems": state.problems,
+        "last_error": registration.last_error if registration else "",
+        "last_delivery": (
+            {"event_type": last.event_type, "received_at": last.received_at} if last else None
+        ),
+    }
+
+
+WebhookStateSerializer = inline_serializer(
+    "JiraWebhookState",
+    fields={
+        "registered": serializers.BooleanField(),
+        "jira_webhook_id": serializers.CharField(allow_null=True),
+        "url": serializers.CharField(allow_null=True),
+        "events": serializers.ListField(child=serializers.CharField()),
+        "jql": serializers.CharField(),
+        "registered_at": serializers.DateTimeField(allow_null=True),
+        "checked_at": serializers.DateTimeField(allow_null=True),
+        "problems": serializers.ListField(child=serializers.CharField()),
+        "last_error": serializers.CharField(),
+        "last_delivery": serializers.DictField(allow_null=True),
+    },
+)
+
+
+class _WebhookStateMixin(SyncAPIMixin):
+    def state_response(self, integration: Integration, state) -> Response:
+        can_admin = self.can_admin(integration)
+        return Response(_webhook_state_data(integration, state, can_admin=can_admin))
+
+
+class JiraWebhookView(_WebhookStateMixin, APIView):
+    @extend_schema(
+        responses=WebhookStateSerializer,
+        summary="The Jira webhook: registered or not, its events and JQL, the last delivery.",
+    )
+    def get(self, request, pk):
+        integration = self.integration()
+        return self.state_response(integration, webhook_state(integration))
+
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        summary="Delete the registered webhook from Jira (owners and admins).",
+    )
+    def delete(self, request, pk):
+        integration = self.integration()
+        self.require_admin(integration.account_id)
+        webhook_unregister(integration=integration)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JiraWebhookRegisterView(_WebhookStateMixin, APIView):
+    @extend_schema(
+        request=None,
+        responses=WebhookStateSerializer,
+        summary="Register the webhook in Jira with the integration's credentials (owners and "
+        "admins): the events the sync handles, the project's JQL and the secret. 400 with "
+        'code "no_permission" when the credentials may not manage webhooks.',
+    )
+    def post(self, request, pk):
+        integration = self.integration()
+        self.require_admin(integration.account_id)
+        webhook_register(integration=integration)
+        return self.state_response(integration, webhook_state(integration))
+
+
+class JiraWebhookCheckView(_WebhookStateMixin, APIView):
+    @extend_schema(
+        request=None,
+        responses=WebhookStateSerializer,
+        summary="Ask Jira whether the registered webhook is still there as registered.",
+    )
+    def post(self, request, pk):
+        integration = self.integration()
+        return self.state_response(integration, webhook_check(integration=integration))

@@ -49,7 +49,7 @@ from integrations.transform import JiraValue, record_to_jira_fields
 from records.kinds import kind_label
 from records.models import Record, RecordLink
 
-from ..models import IssueLinkMirror, JiraLink, OutboxEntry
+from ..models import IssueLinkMirror, JiraLink, OutboxEntry, SyncLogEntry
 from ..queue import MAX_ATTEMPTS, backoff_seconds, enqueue_outbox_entry
 from .creates import Creator, ItemRefused, attempted_before, marker_label
 from .log import sync_log
@@ -113,6 +113,10 @@ class Sent:
     snapshot: dict = dc_field(default_factory=dict)
 
 
+# Warnings about a person rather than a record, said once per send (integrations.transform).
+PER_SEND_WARNINGS = ("No Jira user matches",)
+
+
 class Sender:
     """One integration's view of Jira for a batch of sends (mappings read once)."""
 
@@ -134,6 +138,9 @@ class Sender:
         # Jira users by the email or name searched, for this Sender's batch: a send all of
         # thousands of features searches once per distinct assignee, not once per record.
         self._users: dict[str, dict | None] = {}
+        # Warnings that are about a person, not a record ("No Jira user matches Zed..."):
+        # said once per send (a Sender's batch), with how many records it concerned.
+        self._said: dict[str, tuple[SyncLogEntry, str, int]] = {}
 
     # -- small facts ---------------------------------------------------------------------
 
@@ -534,6 +541,15 @@ class Sender:
             ):
                 self.client.transition_issue(key, str(transition["id"]))
                 return
+        # Jira offers no transition to the status an issue is in: already there is not a
+        # problem to report (one read, only when no transition matched).
+        current = (self.client.get_issue(key, fields=["status"]).get("fields") or {}).get(
+            "status"
+        ) or {}
+        if (status.id and str(current.get("id")) == status.id) or (
+            str(current.get("name", "")).casefold() == status.name.casefold()
+        ):
+            return
         warnings.append(
             f"No Jira transition takes {key} to '{status.name}', so its status was not changed: "
             "check the status value mapping or the Jira workflow."
@@ -599,7 +615,13 @@ class Sender:
         self, record: Record, warnings: list[str], entry: OutboxEntry | None, key: str
     ) -> None:
         for warning in dict.fromkeys(warnings):
-            sync_log(
+            if warning in self._said:
+                logged, first, count = self._said[warning]
+                self._said[warning] = (logged, first, count + 1)
+                logged.message = f"{warning} ({count + 1} records of this send, first {first})"
+                logged.save(update_fields=["message"])
+                continue
+            logged = sync_log(
                 integration_id=self.integration.id,
                 level="warning",
                 action="send",
@@ -608,6 +630,8 @@ class Sender:
                 jira_key=key,
                 outbox_entry=entry,
             )
+            if warning.startswith(PER_SEND_WARNINGS):
+                self._said[warning] = (logged, record.reference, 1)
 
     def describe_item(self, exc: ItemRefused, record: Record | None) -> str:
         """One element of a bulk create that Jira refused."""

@@ -79,7 +79,12 @@ def row(page, kind: str):
     return page.locator(f"#row-{kind}")
 
 
-def test_the_whole_wizard_from_empty_to_enabled(logged_in_page, member, jira, celery_worker):
+def test_the_whole_wizard_from_empty_to_enabled(
+    logged_in_page, member, jira, celery_worker, live_server, settings
+):
+    """Clicks only, Enable included: the webhook is registered in the sandbox from the page
+    (issue 9, section 3), and Jira's deliveries are seen."""
+    settings.PUBLIC_BASE_URL = live_server.url  # where the sandbox delivers the webhook
     page = logged_in_page
     _, workspace = member
     release = make_record(workspace, "release", "Spring launch")
@@ -89,10 +94,10 @@ def test_the_whole_wizard_from_empty_to_enabled(logged_in_page, member, jira, ce
     expect(page.get_by_role("heading", level=1)).to_have_text("Account integrations")
     page.get_by_role("link", name="Add integration").click()
 
-    # 1. Name
+    # 1. Name: with one workspace, its integration is the default (not a template)
     expect(page.get_by_role("heading", level=1)).to_have_text("Name this integration")
+    expect(page.get_by_label("The Mobile App workspace")).to_be_checked()
     page.get_by_label("Name").fill("Jira — Mobile")
-    page.get_by_label("The Mobile App workspace").check()
     shot(page, "name")
     page.get_by_role("button", name="Save and continue").click()
 
@@ -135,9 +140,13 @@ def test_the_whole_wizard_from_empty_to_enabled(logged_in_page, member, jira, ce
     shot(page, "mappings")
     page.get_by_role("button", name="Save and continue").click()
 
-    # 5. Enable, sending all records, with a progress bar and a summary
+    # 5. Enable: register the webhook in the sandbox, then enable and send all records
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up the Jira webhook and enable")
     integration = Integration.objects.get(name="Jira — Mobile")
+    panel = page.locator("#webhook-panel")
+    expect(panel).to_contain_text("No event has arrived yet")
+    # The manual steps stay, folded, as the fallback.
+    panel.locator("summary", has_text="Or create it by hand in Jira").click()
     expect(page.get_by_label("Webhook URL")).to_have_value(
         re.compile(rf"/webhooks/jira/{integration.webhook_token}/$")
     )
@@ -145,8 +154,15 @@ def test_the_whole_wizard_from_empty_to_enabled(logged_in_page, member, jira, ce
     expect(page.locator(".howto")).to_contain_text("Issue link:")
     page.get_by_role("button", name="Reveal the secret").click()
     expect(page.get_by_label("Webhook secret")).to_have_value(integration.get_webhook_secret())
+    shot(page, "enable-manual")
+    page.get_by_role("button", name="Register the webhook in Jira").click()
+    expect(panel).to_contain_text("Registered in Jira")
+    expect(panel).to_contain_text("project = DEMO")
+    shot(page, "enable-registered")
+    [hook] = jira.state.webhooks.values()
+    assert hook.url == f"{live_server.url}/webhooks/jira/{integration.webhook_token}/"
     page.get_by_role("button", name="Check webhook").click()
-    expect(page.locator("#webhook-status")).to_contain_text("No event has arrived yet")
+    expect(panel).to_contain_text("the webhook is in Jira with the events")
     page.get_by_label(re.compile("Also send all existing records")).check()
     shot(page, "enable")
     page.get_by_role("button", name="Enable").click()
@@ -156,7 +172,11 @@ def test_the_whole_wizard_from_empty_to_enabled(logged_in_page, member, jira, ce
     shot(page, "enabled")
     integration.refresh_from_db()
     assert integration.state == Integration.State.ENABLED
-    assert len(jira.state.versions) >= 1 if hasattr(jira.state, "versions") else True
+    # Jira's deliveries (the echoes of what was sent) reach this integration: seen on Check.
+    jira.wait_for_webhooks(timeout=10)
+    page.get_by_role("button", name="Check webhook").click()
+    expect(page.locator("#webhook-panel")).to_contain_text("Last delivery seen")
+    shot(page, "enable-delivery-seen")
 
 
 def test_release_row_before_feature_row_links_automatically(logged_in_page, member, jira):
@@ -180,24 +200,32 @@ def test_feature_row_before_release_row_is_not_linked_then_linked_by_hand(
     page.goto(f"/integrations/{integration.pk}/mappings/")
     add_row(page, "Features", "Story")
     add_row(page, "Releases", "Jira versions (releases only)")
-    expect(page.locator(".notice-ok")).to_contain_text(
+    # Done in green, the cost in yellow.
+    expect(page.locator(".notice-ok")).to_have_text("Releases row added.")
+    expect(page.locator(".notice-warn")).to_contain_text(
         "Features above it are not linked to releases automatically"
     )
     expect(row(page, "feature")).to_contain_text(
         "features sent to Jira will not be put in their release's Fix versions"
     )
-    # Keyboard: move Releases up with its button, focus stays on a move button.
-    page.get_by_role("button", name="Move Releases up").focus()
-    page.keyboard.press("Enter")
-    expect(page.locator("#map-rows > li").first).to_have_id("row-release")
-    expect(page.get_by_role("button", name="Move Releases down")).to_be_focused()
+    # A release row has no Linked to, so none is shown.
+    expect(row(page, "release").locator(".linked-to")).to_have_count(0)
+    # Add it by hand in place, on the first row: done, with the warning about order.
     feature = row(page, "feature")
     feature.get_by_label("Parent record type for features").select_option(label="Releases")
     feature.get_by_label("Jira field that carries it").select_option(label="Fix versions")
     feature.get_by_role("button", name="Add Linked to for Features").click()
     expect(row(page, "feature").locator(".linked-to")).to_contain_text("Releases via Fix versions")
+    expect(page.locator(".notice-ok")).to_contain_text("Linked to set")
+    expect(page.locator(".notice-warn")).to_contain_text("whose row is below it")
     expect(row(page, "feature")).not_to_contain_text("will not be put in their release")
     shot(page, "mappings-feature-first")
+    # Keyboard: move Releases up with its button, focus stays on a move button.
+    page.get_by_role("button", name="Move Releases up").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#map-rows > li").first).to_have_id("row-release")
+    expect(page.get_by_role("button", name="Move Releases down")).to_be_focused()
+    expect(row(page, "feature")).not_to_contain_text("whose row is below it")
     mapping = RecordMapping.objects.get(integration=integration, record_kind="feature")
     assert [(lt.parent_kind, lt.automatic) for lt in mapping.linked_to.all()] == [
         ("release", False)
@@ -219,7 +247,7 @@ def test_rows_reorder_by_drag_and_drop(logged_in_page, member, jira):
     )
     assert kinds.index("release") > kinds.index("epic")
     # Linked to now pointing below is said next to the row, not dropped.
-    expect(row(page, "epic")).to_contain_text("now below it")
+    expect(row(page, "epic")).to_contain_text("whose row is below it")
 
 
 def test_record_links_modal_two_here_one_in_jira_order_saved(logged_in_page, member, jira):
@@ -238,12 +266,30 @@ def test_record_links_modal_two_here_one_in_jira_order_saved(logged_in_page, mem
     opener.click()
     dialog = page.get_by_role("dialog", name="Record links for features")
     dialog.get_by_role("button", name="+ Add a pair").click()
-    dialog.get_by_label("Pair 1: link type here").select_option(label="Relates to")
-    dialog.get_by_label("Pair 1: Jira issue link type").select_option(label="Relates")
+    # A new pair starts sensibly: Relates to here with Relates in Jira, said as examples.
+    expect(dialog.get_by_label("Pair 1: link here")).to_have_value("relates_to")
+    expect(dialog.get_by_label("Pair 1: in Jira")).to_have_value("10003:outward")
     dialog.get_by_role("button", name="+ Add a pair").click()
-    dialog.get_by_label("Pair 2: link type here").select_option(label="Contains")
-    dialog.get_by_label("Pair 2: Jira issue link type").select_option(label="Relates")
+    dialog.get_by_label("Pair 2: link here").select_option(label="APP-1 contains APP-2")
+    dialog.get_by_label("Pair 2: in Jira").select_option(label="DEMO-1 relates to DEMO-2")
+    dialog.get_by_role("button", name="+ Add a pair").click()
+    dialog.get_by_label("Pair 3: in Jira").select_option(label="DEMO-1 is blocked by DEMO-2")
+    expect(dialog).not_to_contain_text("outward")
+    # No option text is cut off at a normal width.
+    cut = dialog.locator("select").evaluate_all(
+        """selects => selects.filter(s => {
+            const ctx = document.createElement("canvas").getContext("2d");
+            const style = getComputedStyle(s);
+            ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+            const text = s.options[s.selectedIndex].text;
+            const room = s.clientWidth - parseFloat(style.paddingLeft)
+                - parseFloat(style.paddingRight) - 16;
+            return ctx.measureText(text).width > room;
+        }).map(s => s.options[s.selectedIndex].text)"""
+    )
+    assert cut == []
     shot(page, "record-links")
+    dialog.get_by_role("button", name="Remove pair 3").click()
     dialog.get_by_role("button", name="Done").click()
     expect(dialog).to_be_hidden()
     expect(page.locator(".notice-ok")).to_contain_text("Record links for features saved (2 pairs)")
@@ -251,12 +297,12 @@ def test_record_links_modal_two_here_one_in_jira_order_saved(logged_in_page, mem
     page.reload()
     row(page, "feature").get_by_role("button", name=re.compile("^Configure")).click()
     dialog = page.get_by_role("dialog", name="Record links for features")
-    expect(dialog.get_by_label("Pair 1: link type here")).to_have_value("relates_to")
-    expect(dialog.get_by_label("Pair 2: link type here")).to_have_value("contains")
-    expect(dialog.get_by_label("Pair 2: Jira issue link type")).to_have_value("10003")
+    expect(dialog.get_by_label("Pair 1: link here")).to_have_value("relates_to")
+    expect(dialog.get_by_label("Pair 2: link here")).to_have_value("contains")
+    expect(dialog.get_by_label("Pair 2: in Jira")).to_have_value("10003:outward")
     # Put Contains first and save again.
     dialog.get_by_role("button", name="Move pair 2 up").click()
-    expect(dialog.get_by_label("Pair 1: link type here")).to_have_value("contains")
+    expect(dialog.get_by_label("Pair 1: link here")).to_have_value("contains")
     dialog.get_by_role("button", name="Done").click()
     expect(dialog).to_be_hidden()
     pairs = RelationshipMapping.objects.filter(integration=integration, record_kind="feature")
@@ -331,3 +377,38 @@ def test_phone_width_is_readable(logged_in_page, member, jira):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"the page scrolls sideways ({width}px)"
     shot(page, "mappings-phone")
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_an_htmx_400_renders_inline_where_the_action_was(
+    logged_in_page, member, jira, settings, debug
+):
+    """A refused htmx action shows its message next to the form, in the styled page, in
+    production and in DEBUG alike (it used to replace the whole page with a bare fragment
+    in DEBUG, and show nothing in production)."""
+    settings.DEBUG = debug
+    page = logged_in_page
+    integration = connected(member[1], jira, defaults=False)
+    page.goto(f"/integrations/{integration.pk}/mappings/")
+    page.get_by_label("Record type here").select_option(label="Features")
+    page.get_by_role("button", name="Add row").click()  # "Becomes in Jira" left empty: 400
+    expect(page.locator(".add-row .problem-error")).to_contain_text(
+        "Choose what features become in Jira."
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("Map records to Jira")
+    expect(page.locator(".stepper")).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.body).fontFamily") != "Times New Roman"
+    shot(page, f"htmx-400-inline-{'debug' if debug else 'production'}")
+
+
+def test_other_htmx_failures_are_said_next_to_the_control(logged_in_page, member, jira):
+    """A 404 (the integration was deleted meanwhile) is not swapped in: a message appears
+    after the form that was used, and the page stays."""
+    page = logged_in_page
+    integration = connected(member[1], jira)
+    page.goto(f"/integrations/{integration.pk}/mappings/")
+    Integration.objects.filter(pk=integration.pk).delete()
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Remove the Requirements row").click()
+    expect(page.locator(".htmx-error")).to_contain_text("This is no longer there")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Map records to Jira")

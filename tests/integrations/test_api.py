@@ -111,20 +111,21 @@ def test_record_mapping_flow_and_refusals_name_the_field(api, integration):
     feature_id = feature.json()["record_mapping"]["id"]
 
     refusal = api.post(
-        f"{base}/record-mappings/{feature_id}/linked-to/", {"parent_kind": "release"}, format="json"
+        f"{base}/record-mappings/{feature_id}/linked-to/", {"parent_kind": "epic"}, format="json"
     )
     assert refusal.status_code == 400
     assert "parent_kind" in refusal.json()["error"]["fields"]
 
-    moved = api.post(
-        f"{base}/record-mappings/{feature_id}/move/", {"direction": "down"}, format="json"
-    )
-    assert moved.status_code == 200
+    # The release row is below the feature row: Linked to is added in place all the same.
     added = api.post(
         f"{base}/record-mappings/{feature_id}/linked-to/", {"parent_kind": "release"}, format="json"
     )
     assert added.status_code == 201
     assert added.json()["record_mapping"]["linked_to"][0]["jira_field"] == "fix_versions"
+    moved = api.post(
+        f"{base}/record-mappings/{feature_id}/move/", {"direction": "down"}, format="json"
+    )
+    assert moved.status_code == 200
 
     cases = [
         (
@@ -312,7 +313,12 @@ def test_wizard_through_the_api_against_the_emulator(api, workspace, emulator, c
         format="json",
     ).json()
     base = f"/api/v1/integrations/{created['id']}"
-    assert api.post(f"{base}/test-connection/").json()["ok"] is True
+    tested = api.post(f"{base}/test-connection/").json()
+    assert tested["ok"] is True
+    # The Jira user the credentials belong to, as the provider gives it (issue 10).
+    assert tested["user"]["display_name"] == "Demo User"
+    assert tested["user"]["email"] == "demo@example.com"
+    assert tested["user"]["account_id"]
     projects = api.get(f"{base}/projects/?q=DEMO").json()["results"]
     assert [p["key"] for p in projects] == ["DEMO"]
     assert (
@@ -332,6 +338,7 @@ def test_wizard_through_the_api_against_the_emulator(api, workspace, emulator, c
     answer = api.post(f"{base}/test-connection/").json()
     assert answer["ok"] is False
     assert answer["code"] == "bad_credentials"
+    assert answer["user"] is None
     assert DEMO_TOKEN not in caplog.text
     assert "not-the-token-xyz" not in caplog.text
     assert api.post(f"{base}/disable/").json()["state"] == "disabled"

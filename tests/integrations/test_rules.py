@@ -71,14 +71,16 @@ def test_impossible_pairings_are_refused_with_reasons():
 
     below = [row("feature", STORY), row("epic", EPIC)]
     check = rules.check_new_linked_to(below, 0, Link("epic", "parent"))
-    assert not check.ok
+    assert check.ok  # below is allowed by hand, in place; linked_to_problems warns
 
 
-def test_linked_to_a_row_below_is_refused():
+def test_linked_to_a_row_below_is_allowed_with_a_warning_about_order():
     rows = [row("epic", EPIC), row("feature", STORY), row("release")]
-    check = rules.check_new_linked_to(rows, 1, Link("release", "fix_versions"))
-    assert not check.ok
-    assert "below" in check.message
+    assert rules.check_new_linked_to(rows, 1, Link("release", "fix_versions")).ok
+    rows[1] = row("feature", STORY, [Link("release", "fix_versions")])
+    [below] = [p for p in rules.linked_to_problems(rows) if p.code == "linked_to_below"]
+    assert below.severity == "warning"
+    assert "move the Releases row above row 2" in below.message
 
 
 def test_conflict_keeps_the_first_and_warns():
@@ -102,11 +104,15 @@ def test_missing_link_warning_says_what_it_costs():
     ]
 
 
-def test_link_pointing_below_after_reorder_is_an_error_not_dropped():
+def test_link_pointing_below_is_a_warning_about_order_not_dropped():
     rows = [row("feature", STORY, [Link("release", "fix_versions")]), row("release")]
     problems = rules.linked_to_problems(rows)
-    assert [p.code for p in problems] == ["linked_to_below"]
+    assert [(p.code, p.severity) for p in problems] == [("linked_to_below", "warning")]
     assert problems[0].row == 0
+    # and it may be added by hand in place (the child row first)
+    assert rules.check_new_linked_to(
+        [row("feature", STORY), row("release")], 0, Link("release", "fix_versions")
+    ).ok
 
 
 def test_recommended_rows_for_demo_and_init():

@@ -38,16 +38,20 @@ def test_feature_then_release_is_not_linked_until_added_by_hand(integration):
     assert links_of(integration, "feature") == []
     warnings = [w.message for w in selectors.integration_warnings(integration)]
     assert any("Features have no Linked to releases" in w for w in warnings)
-    # by hand, while the release row is below: refused with the reason
-    with pytest.raises(ApplicationError) as exc:
-        rms.linked_to_add(
-            integration=integration, record_mapping_id=feature.pk, parent_kind="release"
-        )
-    assert exc.value.fields == {"parent_kind": [exc.value.message]}
-    assert "below" in exc.value.message
-    rms.record_mappings_reorder(integration=integration, ordered_ids=[release.pk, feature.pk])
-    rms.linked_to_add(integration=integration, record_mapping_id=feature.pk, parent_kind="release")
+    # by hand, in place while the release row is below: added, with a warning about order
+    change = rms.linked_to_add(
+        integration=integration, record_mapping_id=feature.pk, parent_kind="release"
+    )
     assert links_of(integration, "feature") == [("release", "fix_versions", False)]
+    assert [(p.code, p.severity) for p in change.problems] == [("linked_to_below", "warning")]
+    errors = [
+        p
+        for r in selectors.validate_mapping(integration)["rows"]
+        for p in r["problems"]
+        if p["severity"] == "error"
+    ]
+    assert errors == []
+    rms.record_mappings_reorder(integration=integration, ordered_ids=[release.pk, feature.pk])
     assert not any("Linked to" in w.message for w in selectors.integration_warnings(integration))
 
 
@@ -86,7 +90,7 @@ def test_reorder_keeps_rows_and_reports_links_pointing_below(integration):
     assert [p.code for p in change.problems] == ["linked_to_below"]
     assert "Row 1 (Features) is linked to releases" in change.problems[0].message
     assert links_of(integration, "feature") == [("release", "fix_versions", True)]
-    assert not selectors.validate_mapping(integration)["valid"]
+    assert change.problems[0].severity == "warning"
     change = rms.record_mapping_move(
         integration=integration, record_mapping_id=feature.pk, direction="down"
     )

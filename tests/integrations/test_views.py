@@ -4,11 +4,14 @@ engine's errors next to what caused them with the input kept, and secrets never 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
+from integrations import selectors
 from integrations.models import Integration, RecordMapping, RelationshipMapping
 from integrations.services.configuration import configuration_reload
 from integrations.services.record_mappings import mappings_apply_defaults
@@ -177,6 +180,41 @@ def test_name_step_creates_a_workspace_integration_or_a_template(admin_client, a
         {"name": "From template", "scope": str(workspace.pk), "template": str(template.pk)},
     )
     assert Integration.objects.get(name="From template").template == template
+
+
+def test_add_integration_defaults_to_the_only_workspace(admin_client, account, workspace):
+    """The README's path (Settings > Integrations > Add integration) with one workspace
+    makes that workspace's integration, not a template that can never be enabled."""
+    page = admin_client.get(reverse("integration_new") + f"?account={account.pk}")
+    body = page.content.decode()
+    assert re.search(rf'value="{workspace.pk}"[^>]*checked', body)
+    assert not re.search(r'value="account"[^>]*checked', body)
+    assert "Jira — App" in body
+
+
+def test_with_two_workspaces_the_choice_is_left_to_the_user(admin_client, account, workspace):
+    from tests.factories import make_workspace
+
+    make_workspace(account=account, prefix="WEB", name="Web")
+    body = admin_client.get(reverse("integration_new") + f"?account={account.pk}").content
+    assert re.search(r'value="account"[^>]*checked', body.decode())
+
+
+def test_a_templates_enable_step_says_what_it_is_for(admin_client, account, workspace):
+    admin_client.post(
+        reverse("integration_new") + f"?account={account.pk}",
+        {"name": "Company Jira", "scope": "account"},
+    )
+    template = Integration.objects.get(name="Company Jira")
+    body = admin_client.get(url("integration_enable", template)).content.decode()
+    assert "A template is not enabled" in body
+    create = f"{reverse('integration_new')}?workspace={workspace.pk}&amp;template={template.pk}"
+    assert create in body
+    assert "Create an integration for App from this template" in body
+    assert 'name="send_all"' not in body
+    # The link starts the workspace's integration from the template.
+    start = admin_client.get(create.replace("&amp;", "&")).content.decode()
+    assert f'<option value="{template.pk}" selected>' in start
 
 
 def test_name_errors_are_shown_next_to_the_field_and_input_kept(admin_client, workspace):
@@ -359,13 +397,20 @@ def test_feature_first_is_not_linked_and_the_cost_is_said(admin_client, integrat
         **HTMX,
     )
     body = response.content.decode()
-    assert "Features above it are not linked to releases automatically" in body
+    # What was done in green, what it costs in yellow: not one box for both.
+    assert '<div class="notice notice-ok">Releases row added.</div>' in body
+    warning = body[body.index('<div class="notice notice-warn">') :]
+    assert "Features above it are not linked to releases automatically" in warning
     assert "will not be put in their release" in body
     feature = RecordMapping.objects.get(integration=integration, record_kind="feature")
-    release = RecordMapping.objects.get(integration=integration, record_kind="release")
     assert not feature.linked_to.exists()
-    # Move the release up, then add the link by hand.
-    admin_client.post(url("mapping_row_move", integration, release.pk), {"direction": "up"}, **HTMX)
+    # The first row offers Add link in place; the release row shows no empty "Linked to".
+    assert 'id="parent-feature"' in body
+    release_row = body[body.index('id="row-release"') :]
+    release_row = release_row[: release_row.index("</li>")]
+    assert 'class="linked-to"' not in release_row
+    assert "not set" not in release_row
+    # Add the link by hand without reordering: done, with the warning about order.
     response = admin_client.post(
         url("mapping_linked_to_add", integration, feature.pk),
         {"parent_kind": "release", "jira_field": "fix_versions"},
@@ -373,6 +418,12 @@ def test_feature_first_is_not_linked_and_the_cost_is_said(admin_client, integrat
     )
     assert response.status_code == 200
     assert feature.linked_to.get().jira_field == "fix_versions"
+    body = response.content.decode()
+    assert '<div class="notice notice-ok">Linked to set' in body
+    warning = body[body.index('<div class="notice notice-warn">') :]
+    assert "whose row is below it" in warning
+    rows = selectors.validate_mapping(integration)["rows"]
+    assert all(p["severity"] == "warning" for r in rows for p in r["problems"])
 
 
 def test_row_errors_appear_next_to_the_row(admin_client, integration):
@@ -406,7 +457,7 @@ def test_reorder_update_remove_and_defaults(admin_client, integration):
     assert [
         r.pk for r in RecordMapping.objects.filter(integration=integration).order_by("position")
     ] == ids
-    assert "now below it" in response.content.decode()  # Linked to pointing below, in words
+    assert "whose row is below it" in response.content.decode()  # Linked to below, in words
     feature = RecordMapping.objects.get(integration=integration, record_kind="feature")
     admin_client.post(
         url("mapping_row_update", integration, feature.pk),
@@ -496,39 +547,88 @@ def test_field_mapping_page_cycles_direction_and_maps_values(admin_client, integ
     assert last.position == count - 1
 
 
+def pairs_post(pairs, command="done"):
+    """The modal's formset (prefix "pairs") as the browser posts it."""
+    data = {
+        "pairs-TOTAL_FORMS": str(len(pairs)),
+        "pairs-INITIAL_FORMS": str(len(pairs)),
+        "pairs-MIN_NUM_FORMS": "0",
+        "pairs-MAX_NUM_FORMS": "1000",
+        "command": command,
+    }
+    for i, (pair_id, link_type, jira_link) in enumerate(pairs):
+        data[f"pairs-{i}-pair_id"] = pair_id
+        data[f"pairs-{i}-link_type"] = link_type
+        data[f"pairs-{i}-jira_link"] = jira_link
+        data[f"pairs-{i}-sync_direction"] = "both"
+    return data
+
+
 def test_record_links_modal_saves_order(admin_client, integration):
     mappings_apply_defaults(integration=integration)
     modal = admin_client.get(url("record_links_modal", integration, "feature"), **HTMX)
     assert "The first matching pair wins" in modal.content.decode()
-    data = {
-        "pair_id": ["", ""],
-        "link_type": ["relates_to", "contains"],
-        "jira_link_type_id": ["10003", "10003"],
-        "jira_direction": ["outward", "outward"],
-        "sync_direction": ["both", "both"],
-        "command": "done",
-    }
-    response = admin_client.post(url("record_links_save", integration, "feature"), data, **HTMX)
+    save = url("record_links_save", integration, "feature")
+    data = pairs_post([("", "relates_to", "10003:outward"), ("", "contains", "10003:outward")])
+    response = admin_client.post(save, data, **HTMX)
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#mappings"
     pairs = RelationshipMapping.objects.filter(integration=integration, record_kind="feature")
     assert [p.link_type for p in pairs.order_by("position")] == ["relates_to", "contains"]
-    data.update(pair_id=[str(p.pk) for p in pairs.order_by("position")], command="up:1")
-    moved = admin_client.post(url("record_links_save", integration, "feature"), data, **HTMX)
-    assert moved.content.decode().index("contains") < moved.content.decode().index(
-        '"relates_to" selected'
+    ids = [str(p.pk) for p in pairs.order_by("position")]
+    moved = admin_client.post(
+        save,
+        pairs_post(
+            [(ids[0], "relates_to", "10003:outward"), (ids[1], "contains", "10003:outward")],
+            command="up:1",
+        ),
+        **HTMX,
+    ).content.decode()
+    assert moved.index('"contains" selected') < moved.index('"relates_to" selected')
+    admin_client.post(
+        save,
+        pairs_post(
+            [(ids[1], "contains", "10003:outward"), (ids[0], "relates_to", "10003:outward")]
+        ),
+        **HTMX,
     )
-    data.update(
-        link_type=["contains", "relates_to"],
-        pair_id=list(reversed(data["pair_id"])),
-        command="done",
-    )
-    admin_client.post(url("record_links_save", integration, "feature"), data, **HTMX)
     assert [p.link_type for p in pairs.order_by("position")] == ["contains", "relates_to"]
-    data.update(jira_link_type_id=["10003", "999"])
-    bad = admin_client.post(url("record_links_save", integration, "feature"), data, **HTMX)
+    bad = admin_client.post(
+        save,
+        pairs_post([(ids[1], "contains", "10003:outward"), (ids[0], "relates_to", "999:outward")]),
+        **HTMX,
+    )
     assert bad.status_code == 400
     assert "no issue link type with id &#x27;999&#x27;" in bad.content.decode()
+    # A pair that does not parse is named, with what was typed kept.
+    bad = admin_client.post(save, pairs_post([("", "unicorn", "10003:outward")]), **HTMX)
+    assert bad.status_code == 400
+    assert "Pair 1: Link here:" in bad.content.decode()
+
+
+def test_record_links_modal_speaks_in_examples_and_starts_a_pair_sensibly(
+    admin_client, integration
+):
+    """Options read as sentences with example keys, not "outward/inward"; a new pair pairs
+    a link type here with the Jira type that reads like it (issue 10)."""
+    modal = admin_client.get(url("record_links_modal", integration, "feature"), **HTMX)
+    assert "outward" not in modal.content.decode().replace('value="', "").split(":outward")[0]
+    save = url("record_links_save", integration, "feature")
+    added = admin_client.post(save, pairs_post([], command="add"), **HTMX).content.decode()
+    # The first link type here (Relates to) with Jira's Relates, not Blocks.
+    assert '<option value="relates_to" selected>APP-1 relates to APP-2</option>' in added
+    assert '<option value="10003:outward" selected>DEMO-1 relates to DEMO-2</option>' in added
+    added = admin_client.post(
+        save,
+        pairs_post([("", "relates_to", "10003:outward"), ("", "depends_on", "10003:outward")])
+        | {"command": "add"},
+        **HTMX,
+    ).content.decode()
+    third = added[added.index('name="pairs-2-link_type"') :]
+    assert '<option value="contains" selected>APP-1 contains APP-2</option>' in third
+    assert "DEMO-1 is blocked by DEMO-2" in added  # Blocks read from the other end
+    assert "(outward)" not in added
+    assert "(inward)" not in added
 
 
 def test_record_links_modal_points_to_reload_when_not_loaded(admin_client, workspace):
@@ -549,6 +649,8 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
     configuration_reload(integration=integration)
     mappings_apply_defaults(integration=integration)
     page = admin_client.get(url("integration_enable", integration)).content.decode()
+    # The webhook section is the sync's, rendered in the page (integrations.extensions).
+    assert "Register the webhook in Jira" in page
     assert f"{settings.PUBLIC_BASE_URL}/webhooks/jira/{integration.webhook_token}/" in page
     assert "project = DEMO" in page
     assert "Issue link:" in page
@@ -559,11 +661,14 @@ def test_enable_step_shows_webhook_and_enables(admin_client, integration, emulat
         assert event.split("_", 1)[1] in page
     assert "unreleased" in page
     assert "moved" in page
+    panel = admin_client.get(reverse("sync:webhook_panel", args=[integration.pk]), **HTMX)
+    panel = panel.content.decode()
     secret = integration.get_webhook_secret()
     assert secret not in page
+    assert secret not in panel
     revealed = admin_client.post(url("integration_webhook_secret", integration), **HTMX)
     assert secret in revealed.content.decode()
-    check = admin_client.get(url("integration_webhook_check", integration), **HTMX)
+    check = admin_client.get(reverse("sync:webhook_check", args=[integration.pk]), **HTMX)
     assert "No event has arrived yet" in check.content.decode()
     response = admin_client.post(url("integration_enable", integration), {})
     assert response.status_code == 302
@@ -578,11 +683,11 @@ def test_enable_step_shows_the_panels_apps_above_contribute(admin_client, integr
 
     monkeypatch.setattr(extensions, "_enable_panels", [])
     extensions.enable_panel_add(
-        "integrations/partials/webhook_check.html",
-        lambda request, integration: {"event": None, "integration": integration},
+        "integrations/partials/webhook_secret.html",
+        lambda request, integration: {"secret": "panel-own-context", "integration": integration},
     )
     page = admin_client.get(url("integration_enable", integration)).content.decode()
-    assert "No event has arrived yet" in page
+    assert "panel-own-context" in page
 
 
 def test_enable_step_switches_approval_and_automatic_import(
@@ -623,7 +728,8 @@ def test_disable_and_delete_with_consequences(admin_client, integration, emulato
     assert integration.state == Integration.State.DISABLED
     confirm = admin_client.get(url("integration_delete", integration)).content.decode()
     assert "Your records are kept" in confirm
-    assert "Nothing is deleted in Jira" in confirm
+    assert "No issue or version is deleted in Jira" in confirm
+    assert "A webhook registered from the Enable step is deleted from Jira" in confirm
     admin_client.post(url("integration_delete", integration))
     assert not Integration.objects.filter(pk=integration.pk).exists()
 

@@ -1,4 +1,4 @@
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db.models import Count
 from django.test import RequestFactory
@@ -48,3 +48,24 @@ def test_seed_demo_creates_the_demo_and_is_idempotent(db, capsys):
 
     call_command("seed_demo")
     assert _snapshot() == first
+
+
+def test_the_printed_login_uses_the_public_url(db, capsys, settings):
+    """scripts/dev sets APP_PUBLIC_BASE_URL from WEB_PORT: the login printed follows it."""
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8123"
+    call_command("seed_demo")
+    assert "Log in at http://127.0.0.1:8123/ as demo / demo-pass-2026" in capsys.readouterr().out
+
+
+def test_the_sandbox_knows_the_demo_people(db):
+    """The sandbox Jira is seeded with the demo account's people (same emails), so their
+    records' assignees are found in Jira instead of a warning per record."""
+    from jira_emulator.store import Store
+
+    call_command("seed_demo")
+    store = Store()
+    store.seed_demo()
+    jira_emails = {u.email for u in store.users.values()}
+    people = {u.email for u in get_user_model().objects.all() if Record.objects.filter(assignee=u)}
+    assert people
+    assert people <= jira_emails

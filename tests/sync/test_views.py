@@ -480,8 +480,11 @@ def test_held_updates_are_listed_and_approved_one_by_one(
     base = updates_url(approval_integration)
     html = owner_client.post(f"{base}{kept_entry.pk}/approve/", **HTMX).content.decode()
     assert "Approved: it is being sent to Jira." in html
+    assert '<span class="count">1</span>' in html  # the head, out of band: one still waits
     html = owner_client.post(f"{base}{dropped_entry.pk}/discard/", **HTMX).content.decode()
     assert "Discarded: Jira was not changed." in html
+    assert '<span class="count">0</span>' in html
+    assert "Approve all" not in html
     drain(approval_integration)
     assert [i.summary for i in issues_of_project(emulator)] == ["Kept"]
     dropped_entry.refresh_from_db()
@@ -520,6 +523,13 @@ def test_accept_a_candidate_shows_the_new_record(
     html = owner_client.post(url, **HTMX).content.decode()
     record = Record.objects.get(name="Born in Jira")
     assert "Imported as" in html
+    # The card's head comes along out of band: nothing waits, so no count of 1 and no
+    # Accept all / Reject all (issue 10).
+    head = html[html.index('id="candidates-head"') :]
+    assert 'hx-swap-oob="true"' in head
+    assert '<span class="count">0</span>' in head
+    assert "Accept all" not in html
+    assert "Reject all" not in html
     assert f'href="/records/{record.pk}/"' in html
     assert JiraLink.objects.get(record=record).jira_key == candidate.jira_key
     # Rejecting it now is refused in words.

@@ -184,4 +184,3 @@ def test_connection(client: JiraClient) -> ConnectionResult:
         "email": user.get("emailAddress") or "",
     }
     return ConnectionResult(True, f"Connected to {url} as {name}.", summary, "ok")
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -181,7 +182,10 @@ class Command(BaseCommand):
                 f"{workspace.name})."
             )
         )
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/ as {DEMO_USERNAME} / {DEMO_PASSWORD}")
+        # APP_PUBLIC_BASE_URL: scripts/dev sets it from WEB_PORT.
+        self.stdout.write(
+            f"Log in at {settings.PUBLIC_BASE_URL}/ as {DEMO_USERNAME} / {DEMO_PASSWORD}"
+        )
 
     def _user(self, username: str, first: str, last: str):
         user = get_user_model().objects.filter(username=username).first()
