@@ -572,3 +572,46 @@ def relationship_incoming(
         ):
             return pair
     return None
+
+
+# --------------------------------------------------------------------------- relationships
+
+
+@dataclass(frozen=True)
+class RecommendedRelationship:
+    """One recommended record link mapping: ``link_type`` here <-> a Jira link type, read
+    outward (this record is the Jira link's source) or inward."""
+
+    link_type: str
+    jira_link_type_id: str
+    jira_direction: str  # "outward" / "inward"
+
+
+# Each link type here, and the Jira link types that carry it, best first: Jira's defaults
+# (Relates, Blocks, Duplicate, Cloners). "Depends on" is Blocks read the other way (A depends
+# on B: B blocks A); what Jira has no type for travels as Relates.
+_RELATIONSHIP_PREFERENCES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("relates_to", (("relates", "outward"),)),
+    ("blocks", (("blocks", "outward"), ("relates", "outward"))),
+    ("depends_on", (("blocks", "inward"), ("relates", "outward"))),
+    ("duplicates", (("duplicate", "outward"), ("cloners", "outward"), ("relates", "outward"))),
+    ("impacts", (("relates", "outward"),)),
+    ("contains", (("relates", "outward"),)),
+)
+
+
+def recommended_relationships(link_types: Iterable[dict]) -> list[RecommendedRelationship]:
+    """Every link type here mapped to one of the project's real Jira link types (matched by
+    name), so no record link is left out; none when the project has none of them."""
+    by_name = {
+        str(t.get("name") or "").strip().casefold(): str(t.get("id"))
+        for t in link_types or ()
+        if isinstance(t, dict) and t.get("id")
+    }
+    result = []
+    for link_type, preferences in _RELATIONSHIP_PREFERENCES:
+        for name, direction in preferences:
+            if name in by_name:
+                result.append(RecommendedRelationship(link_type, by_name[name], direction))
+                break
+    return result

@@ -67,6 +67,24 @@ def sweep() -> None:
     hand_off(OutboxEntry, due_outbox_entry_ids(), lambda i: _send(process_outbox_entry, i))
 
 
+def enqueue_marker_check(integration_id: int, record_ids: list[int], countdown: float) -> None:
+    def send() -> None:
+        try:
+            check_markers.apply_async((integration_id, record_ids), countdown=countdown)
+        except Exception:  # broker down: a missed check only delays finding a duplicate
+            logger.warning("could not enqueue the marker check of %s record(s)", len(record_ids))
+
+    transaction.on_commit(send, robust=True)
+
+
+@shared_task(name="sync.check_markers", ignore_result=True)
+def check_markers(integration_id: int, record_ids: list[int]) -> None:
+    """Look again for duplicates a create after a lagging search may have made."""
+    from .services.creates import markers_check
+
+    markers_check(integration_id=integration_id, record_ids=record_ids)
+
+
 def enqueue_bulk_send(job_id: int) -> None:
     transaction.on_commit(lambda: _send(bulk_send, job_id), robust=True)
 

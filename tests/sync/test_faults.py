@@ -187,7 +187,7 @@ def test_worker_killed_during_the_create_then_a_new_worker_and_the_sweep_leave_o
     feature = make_record(workspace, "feature", "Survives a crash")
     entry = OutboxEntry.objects.get(record=feature)
     wait_for(
-        lambda: OutboxEntry.objects.get(pk=entry.pk).payload.get("create_attempt"),
+        lambda: OutboxEntry.objects.get(pk=entry.pk).create_attempted_at,
         "the worker to start the create",
         worker=worker,
     )
@@ -229,7 +229,7 @@ def test_worker_killed_during_the_link_create_leaves_one_jira_link_and_one_recor
     link = record_link_create(source=a, target=b, link_type="blocks")
     entry = OutboxEntry.objects.get(action=OutboxEntry.Action.CREATE_LINK)
     wait_for(
-        lambda: OutboxEntry.objects.get(pk=entry.pk).payload.get("sending_since"),
+        lambda: OutboxEntry.objects.get(pk=entry.pk).claimed_at,
         "the worker to start the link",
         worker=worker,
     )

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from integrations.models import RecordMapping
 from integrations.selectors import effective_project, record_mapping_for_kind
-from integrations.transform import jira_to_record_changes, value_map_to_jira
+from integrations.transform import jira_to_record_changes
 from records.kinds import RecordKind
 from records.models import Record
-from records.services import record_update
-from records.workflows import statuses_for
 
 from ...models import ImportCandidate, SyncLogEntry
 from ..log import sync_log
 from .common import Context, Ignore, advance, as_dict, check_order, version_link_for
-from .issues import describe_changes, display
+from .issues import apply_from_jira
 
 VERSION_FIELD_IDS = ("name", "description", "startDate", "releaseDate", "released")
 
@@ -45,22 +43,6 @@ def _release_mapping(ctx: Context) -> RecordMapping | None:
     return mapping
 
 
-def _released_agrees(mapping: RecordMapping, record: Record, released: object) -> bool:
-    """Does our status already say what Jira's released flag says? Then keep it: several
-    statuses here (Planned, In progress) are all "not released" in Jira."""
-    if not isinstance(released, bool):
-        return True
-    status_mapping = next(
-        (fm for fm in mapping.field_mappings.all() if fm.local_field == "status"), None
-    )
-    if status_mapping is not None:
-        ours = value_map_to_jira(status_mapping, record.status)
-        if ours is not None and ours.name.strip().casefold() in {"true", "false"}:
-            return (ours.name.strip().casefold() == "true") == released
-    category = next((s.category for s in statuses_for(record.kind) if s.key == record.status), "")
-    return (category == "done" and record.status != "cancelled") == released
-
-
 def handle_version_changed(ctx: Context) -> None:
     """created (echo or import candidate), updated, released, unreleased, moved."""
     version = _version(ctx)
@@ -85,40 +67,34 @@ def handle_version_changed(ctx: Context) -> None:
     # with null or "" clears (a payload trimmed by a proxy or an older Jira must not wipe
     # a release's dates and description).
     values = dict(version)
-    changed = {field_id for field_id in VERSION_FIELD_IDS if field_id in version}
-    if _released_agrees(mapping, record, values.get("released")):
-        changed.discard("released")
+    present = {field_id for field_id in VERSION_FIELD_IDS if field_id in version}
     result = jira_to_record_changes(
         values,
         mapping.field_mappings.all(),
         workspace=record.workspace,
-        changed_field_ids=changed,
+        changed_field_ids=present,
         record=record,
     )
-    before = {name: display(record, name) for name in result.changes}
-    record = record_update(record=record, **result.changes)
+    jira_texts = {
+        "name": _name(version),
+        "released": "released" if values.get("released") else "not released",
+    }
+    for key in ("startDate", "releaseDate"):
+        if values.get(key):
+            jira_texts[key] = str(values[key])
+    apply_from_jira(
+        ctx,
+        link=link,
+        record=record,
+        mapping=mapping,
+        proposed=result.changes,
+        jira_fields=values,
+        warnings=[f"Version '{_name(version)}': {w}" for w in result.warnings],
+        key="",
+        source=f"from Jira version '{_name(version)}'",
+        jira_texts=jira_texts,
+    )
     advance(ctx.event, link)
-    for warning in result.warnings:
-        _log(
-            ctx, SyncLogEntry.Level.WARNING, f"Version '{_name(version)}': {warning}", record=record
-        )
-    if record.changed_fields:
-        jira_texts = {
-            "name": _name(version),
-            "released": "released" if values.get("released") else "not released",
-        }
-        for key in ("startDate", "releaseDate"):
-            if values.get(key):
-                jira_texts[key] = str(values[key])
-        summary = describe_changes(
-            record, record.changed_fields, mapping=mapping, jira_texts=jira_texts, before=before
-        )
-        _log(
-            ctx,
-            SyncLogEntry.Level.INFO,
-            f"{record.reference}: {summary} (from Jira version '{_name(version)}')",
-            record=record,
-        )
 
 
 def handle_version_deleted(ctx: Context) -> None:
