@@ -54,12 +54,20 @@ from hypothesis.stateful import (
     rule,
 )
 
+from integrations.models import RelationshipMapping
 from integrations.services.relationships import relationship_mapping_add
 from jira_emulator.store import STATUS_BY_ID
 from records.models import Record, RecordLink
 from records.services import record_create, record_link_create, record_link_delete, record_update
 from records.workflows import statuses_for
-from sync.models import BulkSendJob, ImportCandidate, InboundEvent, JiraLink, OutboxEntry
+from sync.models import (
+    BulkSendJob,
+    ImportCandidate,
+    InboundEvent,
+    JiraLink,
+    OutboxEntry,
+    SyncLogEntry,
+)
 from sync.services.bulk import bulk_send_start
 from sync.tasks import bulk_send, process_inbound_event, process_outbox_entry
 from tests.factories import make_workspace
@@ -202,6 +210,10 @@ class Convergence(RuleBasedStateMachine):
         self.workspace = make_workspace()
         self.integration = make_enabled_integration(self.workspace, emu)
         for link_type, (jira_name, _) in LINK_TYPES.items():
+            if RelationshipMapping.objects.filter(
+                integration=self.integration, record_kind="feature", link_type=link_type
+            ).exists():
+                continue  # the recommended defaults map it already
             relationship_mapping_add(
                 integration=self.integration,
                 record_kind="feature",
@@ -654,11 +666,29 @@ class Convergence(RuleBasedStateMachine):
             self._check_no_duplicates()
             self._check_pairs_agree()
             self._check_links()
-        except AssertionError:
+        except AssertionError as exc:
             STATS["divergences"] += 1
+            exc.add_note(self._journal())
             raise
         finally:
             self.emulator.faults.clear()
+
+    def _journal(self) -> str:
+        """What happened, for a failure's report: the sync log and the Jira calls, in order."""
+        log = [
+            f"  {e.level} {e.action} {e.jira_key}: {e.message}"
+            for e in SyncLogEntry.objects.filter(integration=self.integration).order_by("pk")
+        ]
+        calls = [
+            f"  {method} {path} {json.dumps(body)[:160] if body else ''} -> {status}"
+            for method, path, _query, body, status in self.emulator.requests_log
+            if method != "GET"
+        ]
+        records = [
+            f"  {r.pk} {r.kind} {r.name} status={r.status} release={r.release_id} epic={r.epic_id}"
+            for r in Record.objects.filter(workspace=self.workspace).order_by("pk")
+        ]
+        return "\n".join(["sync log:", *log, "Jira writes:", *calls, "records:", *records])
 
     def _check_finished(self) -> None:
         left = list(
