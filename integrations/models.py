@@ -98,6 +98,7 @@ class Integration(models.Model):
     require_approval = models.BooleanField(
         default=False, help_text="Hold outgoing changes in Integration updates for approval."
     )
+
     class ConflictPolicy(models.TextChoices):
         JIRA_WINS = "jira", "Jira's value wins"
         HERE_WINS = "here", "This side's value wins"

@@ -9,7 +9,7 @@ judge a pairing without the configuration at hand.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from records.kinds import RecordKind, is_parent_child, kind_label, kind_plural, parent_kinds_of
@@ -378,6 +378,19 @@ def linked_to_problems(rows: Sequence[Row], deployment: str = CLOUD) -> list[Pro
                 message += f" Move the {kind_plural(parent_kind)} row above row {index + 1} first."
             problems.append(Problem(message, index, "warning", "linked_to_missing"))
     return problems
+
+
+def parent_setting_entry(entries: Iterable, parent_of: Callable[[str], object | None]):
+    """THE one-parent rule (Jira gives an issue one parent; several Linked-to entries may set
+    it): of a row's parent-setting entries in order, the first whose parent is set on the
+    record decides Jira's parent; with none set, the first (whose clearing clears Jira's).
+    Returns (that entry or None, the other entries whose parent is set, which Jira cannot
+    also hold). The sender and the inbound side both ask here."""
+    setters = [e for e in entries if e.jira_field in PARENT_SETTING_FIELDS]
+    with_parent = [e for e in setters if parent_of(e.parent_kind) is not None]
+    if with_parent:
+        return with_parent[0], with_parent[1:]
+    return (setters[0] if setters else None), []
 
 
 def effective_parent_link(row: Row) -> Link | None:

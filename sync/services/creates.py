@@ -204,9 +204,7 @@ class Creator:
 
     # -- creating ------------------------------------------------------------------------------
 
-    def create_issues(
-        self, items: list[tuple[Record, dict]], *, search_first: bool
-    ) -> Outcome:
+    def create_issues(self, items: list[tuple[Record, dict]], *, search_first: bool) -> Outcome:
         """Create the issues (``fields`` carry the marker label), one POST for one issue and
         bulk creates of up to 50 for more; adopt instead what an earlier attempt made."""
         outcome = Outcome()

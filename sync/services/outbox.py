@@ -211,9 +211,9 @@ def link_entry(
 
 def mapped_links_of(integration: Integration, record: Record) -> list[RecordLink]:
     """The record's links (either end) that this integration sends to Jira."""
-    links = RecordLink.objects.filter(
-        Q(source=record) | Q(target=record)
-    ).select_related("source", "target")
+    links = RecordLink.objects.filter(Q(source=record) | Q(target=record)).select_related(
+        "source", "target"
+    )
     return [link for link in links if _link_is_mapped(integration, link)]
 
 

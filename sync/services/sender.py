@@ -279,17 +279,17 @@ class Sender:
         if parent_entries and (
             scope is None or any(e.parent_kind in scope for e in parent_entries)
         ):
-            with_parent = [e for e in parent_entries if getattr(record, e.parent_kind) is not None]
-            chosen = with_parent[0] if with_parent else parent_entries[0]
-            if len(with_parent) > 1:
-                others = ", ".join(
-                    f"{getattr(record, e.parent_kind).reference} ({e.parent_kind})"
-                    for e in with_parent[1:]
+            chosen, others = rules.parent_setting_entry(
+                parent_entries, lambda kind: getattr(record, kind)
+            )
+            if others:
+                names = ", ".join(
+                    f"{getattr(record, e.parent_kind).reference} ({e.parent_kind})" for e in others
                 )
                 used = getattr(record, chosen.parent_kind)
                 warnings.append(
                     f"Jira gives an issue one parent only: {record.reference} was put under "
-                    f"{used.reference} ({chosen.parent_kind}), not {others}."
+                    f"{used.reference} ({chosen.parent_kind}), not {names}."
                 )
             parent = getattr(record, chosen.parent_kind)
             field_id = self.epic_link_field() if chosen.jira_field == rules.EPIC_LINK else "parent"

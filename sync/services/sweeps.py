@@ -48,9 +48,9 @@ def due_outbox_entry_ids() -> list[int]:
     # Entries of a running "Send all" are delivered by the run, in batches.
     ids = _due(OutboxEntry, OutboxEntry.Status.PENDING, "created_at")
     running = set(
-        OutboxEntry.objects.filter(
-            pk__in=ids, job__status=BulkSendJob.Status.RUNNING
-        ).values_list("id", flat=True)
+        OutboxEntry.objects.filter(pk__in=ids, job__status=BulkSendJob.Status.RUNNING).values_list(
+            "id", flat=True
+        )
     )
     return [i for i in ids if i not in running]
 

@@ -41,7 +41,7 @@ from .conftest import make_enabled_integration, make_linked_record
 from .outbound_helpers import calls, issues_of_project
 from .test_end_to_end import hook_emulator, intake_url, settled, wait_for, wait_settled
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_link_defaults")]
 
 # The worker's read timeout for Jira calls: an emulator latency above it is a timeout.
 WORKER_JIRA_TIMEOUT = "1"

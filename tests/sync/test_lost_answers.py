@@ -39,7 +39,9 @@ def _demo_workspace():
 def _markers(emulator, integration):
     prefix = f"rjs-{integration.id}-"
     return Counter(
-        label for issue in issues_of_project(emulator) for label in issue.labels
+        label
+        for issue in issues_of_project(emulator)
+        for label in issue.labels
         if label.startswith(prefix)
     )
 

@@ -14,7 +14,7 @@ from tests.factories import make_record
 
 from .outbound_helpers import calls, drain, issues_of_project
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_link_defaults")]
 
 
 def test_feature_goes_to_jira_under_its_epic_in_its_release(

@@ -67,9 +67,7 @@ def test_echo_of_our_issue_description_is_not_applied(
     assert not [m for m in messages(enabled_integration) if f"(from {key})" in m]
 
 
-def test_only_fields_that_differ_from_the_snapshot_go_out(
-    enabled_integration, workspace, emulator
-):
+def test_only_fields_that_differ_from_the_snapshot_go_out(enabled_integration, workspace, emulator):
     feature = make_record(workspace, "feature", "Name")
     drain(enabled_integration)
     key = JiraLink.objects.get(record=feature).jira_key
@@ -159,9 +157,7 @@ def test_a_link_made_before_snapshots_takes_the_current_values_on_first_use(
     client, enabled_integration, workspace, emulator
 ):
     """An echo of a value that equals ours is nothing to apply, even with no snapshot yet."""
-    feature = make_record(
-        workspace, "feature", "Pay", description="<p>Card <i>payments</i></p>"
-    )
+    feature = make_record(workspace, "feature", "Pay", description="<p>Card <i>payments</i></p>")
     drain(enabled_integration)
     link = JiraLink.objects.get(record=feature)
     JiraLink.objects.filter(pk=link.pk).update(snapshot={})  # as the migration leaves it

@@ -20,8 +20,7 @@ from tests.factories import add_member, make_user
 from tests.fixtures import JIRA_WEBHOOKS as WEBHOOKS
 from tests.sync.conftest import make_linked_record, post_webhook
 
-pytestmark = pytest.mark.django_db
-
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_link_defaults")]
 
 
 def load(name: str) -> dict:

@@ -358,16 +358,18 @@ def apply_from_jira(
         text = f"{key}: {warning}" if key else warning
         _log(ctx, SyncLogEntry.Level.WARNING, text, record=record, key=key)
     for conflict in decision.conflicts:
-        label = LOCAL_FIELDS[conflict.field].label.lower() if conflict.field in LOCAL_FIELDS else (
-            conflict.field
+        label = (
+            LOCAL_FIELDS[conflict.field].label.lower()
+            if conflict.field in LOCAL_FIELDS
+            else (conflict.field)
         )
         jira_value = (
-            display(record, conflict.field) if conflict.winner == "jira" else _shown(
-                conflict.jira
-            )
+            display(record, conflict.field) if conflict.winner == "jira" else _shown(conflict.jira)
         )
-        kept = "Jira's value was applied" if conflict.winner == "jira" else (
-            "ours was kept and is sent to Jira"
+        kept = (
+            "Jira's value was applied"
+            if conflict.winner == "jira"
+            else ("ours was kept and is sent to Jira")
         )
         _log(
             ctx,

@@ -103,13 +103,22 @@ def handle_version_deleted(ctx: Context) -> None:
     from .common import version_candidate_id
 
     version = _version(ctx)
-    ImportCandidate.objects.filter(
+    withdrawn = ImportCandidate.objects.filter(
         integration=ctx.integration,
         jira_id=version_candidate_id(version.get("id")),
         status=ImportCandidate.Status.PENDING,
-    ).delete()
+    ).delete()[0]
+    verb = "merged" if ctx.event.event_type == "jira:version_merged" else "deleted"
     link = version_link_for(ctx.integration, version.get("id"), lock=True)
     if link is None:
+        if withdrawn:
+            # Not an Ignore: that would roll the withdrawal back with the savepoint.
+            _log(
+                ctx,
+                SyncLogEntry.Level.INFO,
+                f"Jira version '{_name(version)}' was {verb}; its import candidate was withdrawn.",
+            )
+            return
         raise Ignore(f"ignored: Jira version '{_name(version)}' is not linked to a release here.")
     record = link.record
     link.delete()
@@ -121,7 +130,6 @@ def handle_version_deleted(ctx: Context) -> None:
         where = f" (merged into '{_name(merged)}'"
         where += f", linked here to {target.record.reference})" if target else ")"
     _follow_fix_versions(ctx, record, target.record if target else None)
-    verb = "merged" if ctx.event.event_type == "jira:version_merged" else "deleted"
     _log(
         ctx,
         SyncLogEntry.Level.WARNING,
