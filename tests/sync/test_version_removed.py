@@ -11,7 +11,7 @@ import time
 import pytest
 
 from records.services import record_update
-from sync.models import JiraLink, SyncLogEntry
+from sync.models import ImportCandidate, JiraLink, SyncLogEntry
 from tests.factories import make_record
 
 from .outbound_helpers import drain
@@ -107,3 +107,21 @@ def test_a_feature_moved_here_meanwhile_keeps_its_new_release(
     drain(enabled_integration)
     issue = JiraLink.objects.get(record=feature)
     assert _fix_versions(emulator, issue) == [int(JiraLink.objects.get(record=other).jira_id)]
+
+
+def test_a_version_created_then_deleted_leaves_no_candidate_when_the_create_comes_last(
+    client, enabled_integration, emulator
+):
+    """Found by the convergence test (seed 1003): version_created delivered after
+    version_deleted (Jira's deliveries come out of order) left an import candidate for a
+    version Jira no longer had."""
+    version = emulator.create_version("DEMO", "Short-lived")
+    created = _version_event(emulator, version["id"], event="jira:version_created")
+    deleted = _version_event(emulator, version["id"])
+    emulator.delete_version(version["id"])
+
+    deliver(client, enabled_integration, deleted)
+    event = deliver(client, enabled_integration, created)
+
+    assert not ImportCandidate.objects.filter(integration=enabled_integration).exists()
+    assert "created and deleted since" in event.last_error

@@ -4,6 +4,7 @@ mappings (a version's own attributes: name, description, startDate, releaseDate,
 from __future__ import annotations
 
 from integrations.models import RecordMapping
+from integrations.providers.jira.errors import JiraNotFound
 from integrations.selectors import effective_project, record_mapping_for_kind
 from integrations.transform import jira_to_record_changes
 from records.kinds import RecordKind
@@ -190,6 +191,20 @@ def _version_candidate(ctx: Context, version: dict) -> None:
             f"ignored: Jira version '{_name(version)}' belongs to project {project_id}, not to "
             f"{project.key} ({project.id})."
         )
+    from .common import version_candidate_id
+
+    if not ImportCandidate.objects.filter(
+        integration=ctx.integration, jira_id=version_candidate_id(version.get("id"))
+    ).exists():
+        # Deliveries come out of order: the version may be gone already, its
+        # version_deleted processed before this (and so unable to withdraw a candidate).
+        try:
+            ctx.jira.client().get_version(str(version.get("id")))
+        except JiraNotFound:
+            raise Ignore(
+                f"ignored: Jira version '{_name(version)}' was created and deleted since; "
+                "nothing to import."
+            ) from None
     candidate, _ = candidate_for_version(
         integration=ctx.integration, version=version, event=ctx.event
     )
