@@ -81,6 +81,8 @@ def main() -> None:
         total.update(stats)
         if code != 0:
             failures.append(f"seeds {seeds}:\n{output[-6000:]}")
+            report = [line for line in output.splitlines() if line.startswith("E ")]
+            print("\n".join(report[:120]), flush=True)
         print(
             f"seeds {seeds[0]}-{seeds[-1]}: {stats['examples']} examples, {stats['steps']} "
             f"edit steps, {stats['divergences']} divergences "
@@ -102,6 +104,8 @@ def main() -> None:
     for name, n in sorted(total.items()):
         if name.startswith("fault: "):
             print(f"  {name.removeprefix('fault: '):<22}{n}")
+    superseded = total["failed rows superseded by a later send"]
+    print(f"failed outbox rows whose record was sent later and agrees: {superseded}")
     print(f"divergences found:   {total['divergences']}")
     for failure in failures:
         print("\n" + failure)
