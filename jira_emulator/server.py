@@ -303,6 +303,7 @@ class JiraApp:
                 return page
         is_api = req.path.startswith("/rest/api/")
         status = 500
+        logged = False
         # Read the body first: a dropped-connection fault shuts the socket, after which the
         # body could no longer be read for the request log.
         req.get_data()
@@ -311,9 +312,14 @@ class JiraApp:
                 if self.faults.latency_seconds:
                     time.sleep(self.faults.latency_seconds)
                 fault = self.faults.take(req)
+                if fault is not None and fault.drop_connection:
+                    # Logged before the drop: the client may look as soon as it sees it.
+                    self._log(req, 0)
+                    logged = True
+                    return self._drop_connection(req)
                 if fault is not None and not fault.lose_answer:
                     resp = self._fault_response(req, fault)
-                    status = resp.status_code if not fault.drop_connection else 0
+                    status = resp.status_code
                     return resp
             else:
                 fault = None
@@ -323,24 +329,27 @@ class JiraApp:
             if req.method not in ("GET", "HEAD") and self.after_write is not None:
                 self.after_write()  # the sandbox saves its state (jira_emulator.persist)
             if fault is not None:
+                self._log(req, status)
+                logged = True
                 if fault.then is not None:
                     fault.then()
                 return self._drop_connection(req)
             return resp
         finally:
-            if req.path.startswith("/rest/"):
-                try:
-                    body = json.loads(req.get_data()) if req.get_data() else None
-                except ValueError:
-                    body = req.get_data(as_text=True)
-                with self._log_lock:
-                    self.requests_log.append(
-                        (req.method, req.path, req.args.to_dict(), body, status)
-                    )
+            if not logged:
+                self._log(req, status)
+
+    def _log(self, req: Request, status: int) -> None:
+        if not req.path.startswith("/rest/"):
+            return
+        try:
+            body = json.loads(req.get_data()) if req.get_data() else None
+        except ValueError:
+            body = req.get_data(as_text=True)
+        with self._log_lock:
+            self.requests_log.append((req.method, req.path, req.args.to_dict(), body, status))
 
     def _fault_response(self, req: Request, fault: Fault) -> Response:
-        if fault.drop_connection:
-            return self._drop_connection(req)
         status = fault.status or 500
         headers: dict[str, str] = {}
         if fault.retry_after is not None:

@@ -49,6 +49,7 @@ def test_dropped_connection_raises_connection_error(api, emu):
     emu.faults.queue(drop_connection=True, count=1)
     with pytest.raises(requests.ConnectionError):
         api.get("/myself")
+    assert emu.requests_log[-1][4] == 0  # logged before the drop, so already there
     assert api.get("/myself").status_code == 200
 
 

@@ -4,10 +4,12 @@ mappings (a version's own attributes: name, description, startDate, releaseDate,
 from __future__ import annotations
 
 from integrations.models import RecordMapping
+from integrations.providers.jira.errors import JiraNotFound
 from integrations.selectors import effective_project, record_mapping_for_kind
 from integrations.transform import jira_to_record_changes
 from records.kinds import RecordKind
 from records.models import Record
+from records.services import record_update
 
 from ...models import ImportCandidate, SyncLogEntry
 from ..log import sync_log
@@ -123,10 +125,12 @@ def handle_version_deleted(ctx: Context) -> None:
     link.delete()
     merged = as_dict(ctx.body.get("mergedTo"))
     where = ""
+    target = None
     if merged:
         target = version_link_for(ctx.integration, merged.get("id"))
         where = f" (merged into '{_name(merged)}'"
         where += f", linked here to {target.record.reference})" if target else ")"
+    _follow_fix_versions(ctx, record, target.record if target else None)
     _log(
         ctx,
         SyncLogEntry.Level.WARNING,
@@ -134,6 +138,42 @@ def handle_version_deleted(ctx: Context) -> None:
         "and no longer linked.",
         record=record,
     )
+
+
+def _follow_fix_versions(ctx: Context, release: Record, moved_to: Record | None) -> None:
+    """Jira took the deleted version off its issues (or moved them to the merge target)
+    without an issue event: do here what those events would have done, for the linked
+    records Jira had in that version, so the pair stays in step (and a release sent again
+    later is not believed to be on them already)."""
+    from ...models import JiraLink
+    from ..snapshot import agreed, here_key, snapshot_store
+
+    children = JiraLink.objects.filter(
+        integration=ctx.integration,
+        jira_kind=JiraLink.JiraKind.ISSUE,
+        record__release=release,
+    ).select_related("record")
+    moved = []
+    for child_link in children:
+        child = child_link.record
+        mapping = record_mapping_for_kind(ctx.integration, child.kind)
+        if mapping is None or not any(e.parent_kind == "release" for e in mapping.linked_to.all()):
+            continue
+        if agreed(child_link, child, "release", mapping)[1] != release.pk:
+            continue  # Jira did not have it there: a send of ours is still on its way
+        value = here_key("release", moved_to)
+        snapshot_store(child_link, {"release": (value, value)})
+        record_update(record=child, release=moved_to)
+        moved.append(child.reference)
+    if moved:
+        now = moved_to.reference if moved_to else "no release"
+        _log(
+            ctx,
+            SyncLogEntry.Level.INFO,
+            f"{', '.join(moved)}: release {now} (was {release.reference}), as Jira moved "
+            "their issues off the removed version.",
+            record=release,
+        )
 
 
 def _version_candidate(ctx: Context, version: dict) -> None:
@@ -151,6 +191,20 @@ def _version_candidate(ctx: Context, version: dict) -> None:
             f"ignored: Jira version '{_name(version)}' belongs to project {project_id}, not to "
             f"{project.key} ({project.id})."
         )
+    from .common import version_candidate_id
+
+    if not ImportCandidate.objects.filter(
+        integration=ctx.integration, jira_id=version_candidate_id(version.get("id"))
+    ).exists():
+        # Deliveries come out of order: the version may be gone already, its
+        # version_deleted processed before this (and so unable to withdraw a candidate).
+        try:
+            ctx.jira.client().get_version(str(version.get("id")))
+        except JiraNotFound:
+            raise Ignore(
+                f"ignored: Jira version '{_name(version)}' was created and deleted since; "
+                "nothing to import."
+            ) from None
     candidate, _ = candidate_for_version(
         integration=ctx.integration, version=version, event=ctx.event
     )
