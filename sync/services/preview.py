@@ -518,3 +518,32 @@ def record_send_preview(
         plan = _plan_from(sender, client, touched)
         plan = _finish(plan, _warnings_after(integration, first_log))
     return plan
+
+
+PAGE_SIZE = 50
+
+
+def plan_page(plan: Plan, page: Any) -> dict:
+    """One page of the plan, the counts on top (the same for the pages and the API)."""
+    pages = max(1, -(-len(plan.items) // PAGE_SIZE))
+    if page in (None, ""):
+        number = 1
+    else:
+        try:
+            number = int(page)
+        except (TypeError, ValueError):
+            number = 0
+        if not 1 <= number <= pages:
+            raise ApplicationError(
+                f"page must be a whole number from 1 to {pages}; '{page}' is not.", field="page"
+            )
+    start = (number - 1) * PAGE_SIZE
+    return {
+        "counts": plan.counts,
+        "already_in_jira": plan.already_in_jira,
+        "count": len(plan.items),
+        "page": number,
+        "pages": pages,
+        "page_size": PAGE_SIZE,
+        "results": plan.items[start : start + PAGE_SIZE],
+    }

@@ -227,3 +227,52 @@ def test_record_preview_of_an_unmapped_kind_is_refused_with_what_to_do(workspace
     assert "not mapped" in plan.items[0].reason
     assert "Mappings step" in plan.items[0].reason
     assert _writes(emulator) == []
+
+
+# -- the API ----------------------------------------------------------------------------------
+
+
+def test_the_preview_api_pages_the_plan_with_counts_on_top(owner, contributor, workspace, emulator):
+    from tests.api.conftest import bearer_client
+    from tests.factories import make_user
+
+    for i in range(55):
+        make_record(workspace, "feature", f"F{i}")
+    integration = make_enabled_integration(workspace, emulator)
+    api = bearer_client(owner)
+    url = f"/api/v1/integrations/{integration.pk}/preview/"
+
+    first = api.get(url)
+    assert first.status_code == 200
+    body = first.json()
+    assert body["counts"]["create_issue"] == 55
+    assert (body["count"], body["page"], body["pages"], len(body["results"])) == (55, 1, 2, 50)
+    item = body["results"][0]
+    assert item["action"] == "create_issue"
+    assert item["issue_type"] == "Story"
+    assert {c["field"] for c in item["changes"]} >= {"summary"}
+    second = api.get(url, {"page": 2}).json()
+    assert len(second["results"]) == 5
+    wrong = api.get(url, {"page": "x"})
+    assert wrong.status_code == 400
+    assert "from 1 to 2" in wrong.json()["error"]["fields"]["page"][0]
+    assert bearer_client(contributor).get(url).status_code == 403  # like Send all
+    assert bearer_client(make_user()).get(url).status_code == 404
+    assert _writes(emulator) == []
+
+    from records.models import Record
+
+    record = Record.objects.get(workspace=workspace, name="F0")
+    response = bearer_client(contributor).get(f"/api/v1/records/{record.pk}/preview/")
+    assert response.status_code == 200
+    assert response.json()["counts"]["create_issue"] == 1
+    assert _writes(emulator) == []
+
+
+def test_the_schema_documents_the_preview(owner):
+    from tests.api.conftest import bearer_client
+
+    paths = bearer_client(owner).get("/api/schema/", {"format": "json"}).json()["paths"]
+    for path in ("/api/v1/integrations/{id}/preview/", "/api/v1/records/{id}/preview/"):
+        assert "get" in paths[path]
+        assert "200" in paths[path]["get"]["responses"]
