@@ -500,8 +500,7 @@ def record_send_preview(
         try:
             entry = record_send_to_jira(record=record, integration=integration, user=user)
         except ApplicationError as exc:  # not enabled, or the record's kind is not mapped
-            reason = getattr(exc, "message", str(exc))
-            refused = PlanItem("refused", record.reference, record.id, reason=reason)
+            refused = PlanItem("refused", record.reference, record.id, reason=exc.message)
             return Plan(items=[refused])
         links = OutboxEntry.objects.filter(
             integration=integration,

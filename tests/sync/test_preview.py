@@ -276,3 +276,42 @@ def test_the_schema_documents_the_preview(owner):
     for path in ("/api/v1/integrations/{id}/preview/", "/api/v1/records/{id}/preview/"):
         assert "get" in paths[path]
         assert "200" in paths[path]["get"]["responses"]
+
+
+# -- the pages ----------------------------------------------------------------------------------
+
+
+def test_the_preview_pages_before_enable_and_from_the_jira_panel(
+    client, owner, viewer, workspace, emulator
+):
+    from django.urls import reverse
+
+    from integrations.models import Integration
+
+    feature = make_record(workspace, "feature", "Checkout", description="<p>Pay <em>fast</em></p>")
+    integration = make_enabled_integration(workspace, emulator)
+    Integration.objects.filter(pk=integration.pk).update(state=Integration.State.DRAFT)
+    client.force_login(owner)
+
+    enable = client.get(reverse("integration_enable", args=[integration.pk])).content.decode()
+    url = reverse("sync:integration_preview", args=[integration.pk])
+    assert url in enable  # linked before Enable
+    page = client.get(url).content.decode()
+    assert "1</strong> issue to create" in page
+    assert "Checkout" in page
+    assert "Pay fast" in page  # rich text in words
+    assert "page must be" in client.get(url, {"page": "9"}).content.decode()
+    assert _writes(emulator) == []
+
+    Integration.objects.filter(pk=integration.pk).update(state=Integration.State.ENABLED)
+    panel = client.get(reverse("sync:record_jira_panel", args=[feature.pk])).content.decode()
+    record_url = reverse("sync:record_preview", args=[feature.pk, integration.pk])
+    assert record_url in panel
+    record_page = client.get(record_url).content.decode()
+    assert "Create issue" in record_page
+    assert "Checkout" in record_page
+    assert _writes(emulator) == []
+
+    client.force_login(viewer)
+    assert client.get(url).status_code == 403
+    assert client.get(record_url).status_code == 403
