@@ -255,6 +255,11 @@ class Plan:
         }
 
 
+def _existing(jira: str) -> str:
+    """A key or id in Jira now; "" for one the plan makes up for something new."""
+    return "" if jira.startswith((NEW_ISSUE_PREFIX, NEW_ID_PREFIX)) else jira
+
+
 def _text(value: Any) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
@@ -282,6 +287,8 @@ class _Reader:
                 if value.get(name) not in (None, ""):
                     return str(value[name])
             return ", ".join(f"{k} {self.value(v)}" for k, v in value.items())
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
         if isinstance(value, str) and value in self.names:
             return self.names[value]
         if isinstance(value, str) and value.lstrip().startswith("<"):
@@ -289,6 +296,7 @@ class _Reader:
         return str(value)
 
     def changes(self, fields: dict, old: dict | None) -> list[Change]:
+        """Old -> new of an update; for a create (``old`` None) the values it sets."""
         return [
             Change(
                 field=name,
@@ -297,7 +305,7 @@ class _Reader:
                 new=self.value(value),
             )
             for name, value in fields.items()
-            if name not in ("project", "issuetype")
+            if name not in ("project", "issuetype") and (old is not None or value is not None)
         ]
 
 
@@ -330,12 +338,17 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
         for f in sender.configuration.get("fields") or []
     }
     field_names.update({"fixVersions": "Fix versions", "parent": "Parent", "labels": "Labels"})
+    field_names.update(VERSION_FIELD_NAMES)
     for version in sender.configuration.get("versions") or []:
         names.setdefault(str(version.get("id")), str(version.get("name")))
     types = {
         str(t.get("id")): str(t.get("name")) for t in sender.configuration.get("issue_types") or []
     }
     reader = _Reader(client, names, field_names)
+    link_types: dict[str, dict] = {}
+    for link_type in sender.configuration.get("link_types") or []:
+        link_types[str(link_type.get("id"))] = link_type
+        link_types[str(link_type.get("name"))] = link_type
 
     updated = [w for w in client.writes if w.op == "update_issue" and w.target in by_jira]
     old_issues = _old_issue_fields(
@@ -358,7 +371,7 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
             action=write.op,
             record=record.reference if record else "",
             record_id=record.id if record else None,
-            jira="" if write.created else (link.jira_key or link.jira_id if link else write.target),
+            jira=_existing(link.jira_key or link.jira_id if link else write.target),
             title=record.name if record else "",
         )
         if write.op == "create_issue":
@@ -386,9 +399,11 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
             item.record = inward.record.reference if inward else write.fields["inward"]
             item.record_id = inward.record.id if inward else None
             item.other_record = outward.record.reference if outward else write.fields["outward"]
+            link_type = link_types.get(write.fields["type"], {})
+            phrase = link_type.get("outward") or link_type.get("name") or write.fields["type"]
             item.title = (
-                f"{reader.value(write.fields['inward'])} -> "
-                f"{reader.value(write.fields['outward'])} ({write.fields['type']})"
+                f"{reader.value(write.fields['inward'])} {phrase} "
+                f"{reader.value(write.fields['outward'])}"
             )
             item.jira = ""
         elif write.op == "remove_link":
@@ -520,6 +535,13 @@ def record_send_preview(
 
 
 PAGE_SIZE = 50
+VERSION_FIELD_NAMES = {
+    "name": "Name",
+    "release_date": "Release date",
+    "start_date": "Start date",
+    "released": "Released",
+    "archived": "Archived",
+}
 
 
 def plan_page(plan: Plan, page: Any) -> dict:
