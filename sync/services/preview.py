@@ -42,6 +42,7 @@ from records.models import Record
 
 from ..models import BulkSendJob, JiraLink, OutboxEntry, SyncLogEntry
 from .bulk import bulk_send_deliver, bulk_send_job_write
+from .log import previewing
 from .outbox import record_send_to_jira
 from .sender import Sender, outbox_entry_deliver
 
@@ -434,7 +435,7 @@ def _planning(integration: Integration) -> Iterator[tuple[Sender, PlanningClient
     """A Sender over a PlanningClient, in a transaction rolled back on the way out."""
     real = build_client(integration)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), previewing():
             sender = Sender(integration, None)
             client = PlanningClient(real, sender.project.key)
             client.statuses = list(sender.configuration.get("statuses") or [])
