@@ -190,10 +190,17 @@ def mapped_fields(mapping: RecordMapping, *, sending: bool) -> set[str]:
 
 
 def changed_here(
-    link: JiraLink | None, record: Record, mapping: RecordMapping, fields: Iterable[str]
+    link: JiraLink | None,
+    record: Record,
+    mapping: RecordMapping,
+    fields: Iterable[str],
+    *,
+    from_jira: bool = False,
 ) -> list[str]:
     """Outbound: the fields (of ``fields``) whose value here differs from the snapshot. A
-    record not linked yet has no snapshot: everything is new."""
+    record not linked yet has no snapshot: everything is new. A field without an entry
+    counts as changed, unless the change was Jira's own (``from_jira``: Jira's values just
+    taken here, by link existing or an import), which both sides then hold."""
     fields = list(fields)
     if link is None:
         return fields
@@ -201,6 +208,8 @@ def changed_here(
     changed = []
     for name in fields:
         entry = _entry(link, name)
+        if entry is None and from_jira:
+            continue
         # No entry yet (a link made before snapshots): the change is all we know; send it.
         if (
             entry is None
