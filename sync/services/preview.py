@@ -25,7 +25,7 @@ import contextlib
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -36,7 +36,7 @@ from django.utils.html import strip_tags
 from core.exceptions import ApplicationError
 from integrations.models import Integration
 from integrations.providers.jira.client import BulkCreateResult, BulkItemError
-from integrations.providers.jira.errors import JiraValidationError
+from integrations.providers.jira.errors import JiraError, JiraValidationError
 from integrations.services.configuration import build_client
 from records.models import Record
 
@@ -239,7 +239,6 @@ COUNT_NAMES = (
 class Plan:
     items: list[PlanItem]
     already_in_jira: int = 0
-    writes: int = 0  # write calls the send would make (one per item, creates included)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -247,13 +246,6 @@ class Plan:
         for item in self.items:
             counts[item.action] += 1
         return counts
-
-    def as_dict(self) -> dict:
-        return {
-            "counts": self.counts,
-            "already_in_jira": self.already_in_jira,
-            "items": [asdict(item) for item in self.items],
-        }
 
 
 def _existing(jira: str) -> str:
@@ -351,7 +343,11 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
         link_types[str(link_type.get("id"))] = link_type
         link_types[str(link_type.get("name"))] = link_type
 
-    updated = [w for w in client.writes if w.op == "update_issue" and w.target in by_jira]
+    updated = [
+        w
+        for w in client.writes
+        if w.op == "update_issue" and w.target in by_jira and _existing(w.target)
+    ]
     old_issues = _old_issue_fields(
         client,
         sorted({w.target for w in updated}),
@@ -364,6 +360,10 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
         }
     version_keys = {"release_date": "releaseDate", "start_date": "startDate"}
 
+    removals = {
+        str(entry.payload.get("jira_link_id")): entry
+        for entry in entries.filter(action=OutboxEntry.Action.DELETE_LINK).select_related("record")
+    }
     items: list[PlanItem] = []
     for write in client.writes:
         link = by_jira.get(write.created or write.target)
@@ -408,7 +408,12 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
             )
             item.jira = ""
         elif write.op == "remove_link":
-            item.title = f"Jira issue link {write.target}"
+            removal = removals.get(write.target)
+            item.title = (removal.payload.get("description") if removal else "") or (
+                f"Jira issue link {write.target}"
+            )
+            if removal is not None and removal.record is not None:
+                item.record, item.record_id = removal.record.reference, removal.record_id
         items.append(item)
 
     for entry in entries.select_related("record", "record_link__source", "record_link__target"):
@@ -427,7 +432,7 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
                 reason=entry.last_error,
             )
         )
-    return Plan(items=items, writes=len(client.writes))
+    return Plan(items=items)
 
 
 @contextlib.contextmanager
@@ -442,6 +447,12 @@ def _planning(integration: Integration) -> Iterator[tuple[Sender, PlanningClient
             sender = Sender(integration, client)
             try:
                 yield sender, client
+            except JiraError as exc:  # a read the plan needs (the delivery words its own)
+                raise ApplicationError(
+                    f"Jira could not be read for the preview: {exc} Try again in a moment; "
+                    "if it persists, check the connection on the Connect step.",
+                    field="integration",
+                ) from exc
             finally:
                 transaction.set_rollback(True)
     finally:
@@ -510,7 +521,7 @@ def record_send_preview(
     *, record: Record, integration: Integration, user: AbstractBaseUser | None = None
 ) -> Plan:
     """What the record's "Send to Jira" would do now: its issue or version (parents first)
-    and its mapped links."""
+    and its mapped links, with the removals of its links that wait to go."""
     first_log = _last_log_id()
     with _planning(integration) as (sender, client):
         try:
@@ -523,7 +534,17 @@ def record_send_preview(
             action=OutboxEntry.Action.CREATE_LINK,
             status=Status.PENDING,
         ).filter(Q(record_link__source=record) | Q(record_link__target=record))
-        ids = [entry.id, *links.values_list("id", flat=True)]
+        # Links removed here whose removal waits (to be sent, or approved): they go too.
+        removals = OutboxEntry.objects.filter(
+            integration=integration,
+            record=record,
+            action=OutboxEntry.Action.DELETE_LINK,
+            status__in=(Status.PENDING, Status.AWAITING_APPROVAL),
+            claimed_at__isnull=True,
+        )
+        removal_ids = list(removals.values_list("id", flat=True))
+        removals.update(status=Status.PENDING)  # rolled back: a preview approves nothing
+        ids = [entry.id, *links.values_list("id", flat=True), *removal_ids]
         first_entry = OutboxEntry.objects.order_by("-id").values_list("id", flat=True).first()
         for entry_id in ids:
             outbox_entry_deliver(sender=sender, entry_id=entry_id)

@@ -315,3 +315,30 @@ def test_the_preview_pages_before_enable_and_from_the_jira_panel(
     client.force_login(viewer)
     assert client.get(url).status_code == 403
     assert client.get(record_url).status_code == 403
+
+
+def test_record_preview_shows_a_link_removal_waiting_to_go(workspace, emulator):
+    from records.services import record_link_delete
+    from sync.models import IssueLinkMirror
+
+    integration = make_enabled_integration(workspace, emulator, require_approval=True)
+    a = make_record(workspace, "feature", "A")
+    b = make_record(workspace, "feature", "B")
+    link = record_link_create(source=a, target=b, link_type="blocks")
+    OutboxEntry.objects.update(status="pending")
+    drain(integration)
+    assert IssueLinkMirror.objects.count() == 1
+    record_link_delete(link=link)
+    waiting = OutboxEntry.objects.get(action="delete_link")
+    assert waiting.status == "awaiting_approval"
+    emulator.requests_log.clear()
+
+    plan = record_send_preview(record=a, integration=integration)
+
+    removal = next(i for i in plan.items if i.action == "remove_link")
+    assert removal.record == a.reference
+    assert "blocks" in removal.title.lower()
+    assert b.reference in removal.title
+    assert _writes(emulator) == []
+    waiting.refresh_from_db()
+    assert waiting.status == "awaiting_approval"  # a preview approves nothing
