@@ -260,9 +260,16 @@ def _text(value: Any) -> str:
 class _Reader:
     """Jira values in words: rich text as its text, references by name."""
 
-    def __init__(self, client: Any, names: dict[str, str], field_names: dict[str, str]):
+    def __init__(
+        self,
+        client: Any,
+        names: dict[str, str],
+        version_names: dict[str, str],
+        field_names: dict[str, str],
+    ):
         self.client = client
-        self.names = names
+        self.names = names  # issues, by key and id (a parent, an Epic Link)
+        self.version_names = version_names  # versions by id (Fix versions)
         self.field_names = field_names
 
     def value(self, value: Any) -> str:
@@ -273,9 +280,10 @@ class _Reader:
         if isinstance(value, dict):
             if value.get("type") == "doc":
                 return _text(strip_tags(self.client.rich_text_to_html(value))) or "(empty)"
-            for name in ("key", "id"):
-                if name in value and str(value[name]) in self.names:
-                    return self.names[str(value[name])]
+            if "key" in value and str(value["key"]) in self.names:
+                return self.names[str(value["key"])]
+            if "key" not in value and str(value.get("id")) in self.version_names:
+                return self.version_names[str(value["id"])]
             for name in ("name", "displayName", "value", "key", "accountId", "id"):
                 if value.get(name) not in (None, ""):
                     return str(value[name])
@@ -317,15 +325,22 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
     """The plan: the recorded writes in words, then what was refused or left waiting."""
     integration = sender.integration
     links = JiraLink.objects.filter(integration=integration).select_related("record")
-    by_jira: dict[str, JiraLink] = {}
+    # Jira numbers issues and versions apart (an issue and a version may share an id).
+    by_jira: dict[str, JiraLink] = {}  # issues, by id and key
+    by_version: dict[str, JiraLink] = {}
     for link in links:
+        if link.jira_kind == JiraLink.JiraKind.VERSION:
+            by_version[link.jira_id] = link
+            continue
         by_jira[link.jira_id] = link
         if link.jira_key:
             by_jira[link.jira_key] = link
-    names: dict[str, str] = {}
-    for jira, link in by_jira.items():
-        new = jira.startswith((NEW_ISSUE_PREFIX, NEW_ID_PREFIX))
-        names[jira] = f"{link.record.reference} ({'new' if new else link.jira_key or jira})"
+
+    def name(jira: str, link: JiraLink) -> str:
+        return f"{link.record.reference} ({link.jira_key or jira if _existing(jira) else 'new'})"
+
+    names = {jira: name(jira, link) for jira, link in by_jira.items()}
+    version_names = {jira: name(jira, link) for jira, link in by_version.items()}
     field_names = {
         str(f.get("id")): str(f.get("name") or f.get("id"))
         for f in sender.configuration.get("fields") or []
@@ -333,11 +348,11 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
     field_names.update({"fixVersions": "Fix versions", "parent": "Parent", "labels": "Labels"})
     field_names.update(VERSION_FIELD_NAMES)
     for version in sender.configuration.get("versions") or []:
-        names.setdefault(str(version.get("id")), str(version.get("name")))
+        version_names.setdefault(str(version.get("id")), str(version.get("name")))
     types = {
         str(t.get("id")): str(t.get("name")) for t in sender.configuration.get("issue_types") or []
     }
-    reader = _Reader(client, names, field_names)
+    reader = _Reader(client, names, version_names, field_names)
     link_types: dict[str, dict] = {}
     for link_type in sender.configuration.get("link_types") or []:
         link_types[str(link_type.get("id"))] = link_type
@@ -366,7 +381,8 @@ def _plan_from(sender: Sender, client: PlanningClient, entries) -> Plan:
     }
     items: list[PlanItem] = []
     for write in client.writes:
-        link = by_jira.get(write.created or write.target)
+        links_of = by_version if write.op.endswith("_version") else by_jira
+        link = links_of.get(write.created or write.target)
         record = link.record if link else None
         item = PlanItem(
             action=write.op,

@@ -342,3 +342,27 @@ def test_record_preview_shows_a_link_removal_waiting_to_go(workspace, emulator):
     assert _writes(emulator) == []
     waiting.refresh_from_db()
     assert waiting.status == "awaiting_approval"  # a preview approves nothing
+
+
+def test_record_preview_names_fix_versions_apart_from_issues_with_the_same_id(workspace, emulator):
+    from records.services import record_update
+
+    integration = make_enabled_integration(workspace, emulator)
+    spring = make_record(workspace, "release", "Spring")
+    feature = make_record(workspace, "feature", "Cards", release=spring)
+    drain(integration)
+    ids = set(JiraLink.objects.values_list("jira_id", flat=True))
+    assert len(ids) == 1  # the emulator numbers issues and versions apart: both are 10000
+    summer = make_record(workspace, "release", "Summer")
+    record_update(record=feature, release=summer)
+    OutboxEntry.objects.all().delete()
+    emulator.requests_log.clear()
+
+    plan = record_send_preview(record=feature, integration=integration)
+
+    assert [i.record for i in plan.items if i.action == "create_version"] == [summer.reference]
+    update = next(i for i in plan.items if i.action == "update_issue")
+    fix = next(c for c in update.changes if c.field == "fixVersions")
+    assert fix.old.startswith(spring.reference)
+    assert fix.new == f"{summer.reference} (new)"
+    assert _writes(emulator) == []
