@@ -45,6 +45,7 @@ from ..services.outbound import (
     outbox_entry_discard,
     record_send_to_jira,
 )
+from ..services.preview import integration_send_all_preview, plan_page, record_send_preview
 from ..services.retry import sync_log_entry_retry
 from ..services.webhook_registration import (
     webhook_check,
@@ -64,6 +65,7 @@ from .serializers import (
     JiraLinkStatusSerializer,
     LinkJiraIssueInSerializer,
     OutboxEntrySerializer,
+    PreviewSerializer,
     RetryResultSerializer,
     SendToJiraInSerializer,
     SyncLogEntrySerializer,
@@ -585,3 +587,51 @@ class JiraWebhookCheckView(_WebhookStateMixin, APIView):
     def post(self, request, pk):
         integration = self.integration()
         return self.state_response(integration, webhook_check(integration=integration))
+
+
+# -- the dry-run preview --------------------------------------------------------------------------
+
+_PAGE = OpenApiParameter("page", OpenApiTypes.INT, description="Page of the plan (50 items).")
+
+
+class IntegrationPreviewView(SyncAPIMixin, APIView):
+    @extend_schema(
+        parameters=[_PAGE],
+        responses=PreviewSerializer,
+        summary="Preview Send all (owners and admins): what it would create, change and link "
+        "in Jira, and what it would refuse and why. Reads Jira, writes nothing.",
+    )
+    def get(self, request, pk):
+        integration = self.integration()
+        self.require_admin(integration.account_id)
+        plan = integration_send_all_preview(integration=integration, user=request.user)
+        return Response(PreviewSerializer(plan_page(plan, request.query_params.get("page"))).data)
+
+
+class RecordPreviewView(_RecordCommand):
+    @extend_schema(
+        parameters=[
+            _PAGE,
+            OpenApiParameter(
+                "integration",
+                OpenApiTypes.INT,
+                description="Id of an enabled integration of the record's workspace; may be "
+                "left out when the workspace has exactly one.",
+            ),
+        ],
+        responses=PreviewSerializer,
+        summary="Preview the record's Send to Jira: its issue or version (parents first) and "
+        "its links, old -> new. Reads Jira, writes nothing.",
+    )
+    def get(self, request, pk):
+        record = self.record()
+        self.require_act(record.workspace.account_id)
+        raw = request.query_params.get("integration")
+        integration_id = _id(raw) if raw not in (None, "") else None
+        if raw not in (None, "") and integration_id is None:
+            raise ApplicationError(
+                f"integration must be an integration id; '{raw}' is not.", field="integration"
+            )
+        integration = self.record_integration(record, integration_id)
+        plan = record_send_preview(record=record, integration=integration, user=request.user)
+        return Response(PreviewSerializer(plan_page(plan, request.query_params.get("page"))).data)

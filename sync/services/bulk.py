@@ -72,6 +72,16 @@ def bulk_send_start(
             field="integration",
             code="already_running",
         )
+    job = bulk_send_job_write(integration=integration, user=user)
+    enqueue_bulk_send(job.id)
+    return job
+
+
+def bulk_send_job_write(
+    *, integration: Integration, user: AbstractBaseUser | None = None
+) -> BulkSendJob:
+    """The run and its entries (no checks, nothing handed to a worker): also what the
+    preview (sync.services.preview) writes, in a transaction it rolls back."""
     kinds = [m.record_kind for m in Sender(integration, None).mappings.values()]
     candidates = _candidates(integration, kinds)
     linked = JiraLink.objects.filter(integration=integration).values("record_id")
@@ -88,7 +98,6 @@ def bulk_send_start(
     ):
         if _link_is_mapped(integration, link):
             link_entry(integration=integration, link=link, job=job, enqueue=False)
-    enqueue_bulk_send(job.id)
     return job
 
 
@@ -205,31 +214,8 @@ def bulk_send_run(*, job_id: int) -> None:
         _finish(job, BulkSendJob.Status.FAILED, f"Send all could not start: {exc}")
         return
     sender = Sender(integration, client)
-    counts: dict[str, int] = {}
     try:
-        for kind in LEVELS:
-            mapping = sender.mappings.get(kind)
-            if mapping is None:
-                continue
-            _phase(job, f"Sending {kind_plural(kind).lower()}…")
-            entries = _claim(
-                job, OutboxEntry.objects.filter(action=Action.SEND_RECORD, record__kind=kind)
-            )
-            if mapping.target == RecordMapping.Target.VERSION:
-                for entry in entries:
-                    _count(job, settle(sender, entry, lambda e=entry: deliver(sender, e)))
-            else:
-                for start in range(0, len(entries), CHUNK):
-                    _issue_chunk(sender, mapping, entries[start : start + CHUNK], job)
-            done = OutboxEntry.objects.filter(job=job, record__kind=kind)
-            counts[kind] = done.filter(status=Status.SENT).count()
-            for record_id, error in done.filter(status=Status.FAILED).values_list(
-                "record_id", "last_error"
-            ):
-                sender.refused[record_id] = error
-        _phase(job, "Linking issues…")
-        for entry in _claim(job, OutboxEntry.objects.filter(action=Action.CREATE_LINK)):
-            settle(sender, entry, lambda e=entry: deliver(sender, e))
+        counts = bulk_send_deliver(job, sender)
     except Exception as exc:
         logger.exception("send all %s stopped", job.pk)
         _finish(
@@ -242,6 +228,35 @@ def bulk_send_run(*, job_id: int) -> None:
     finally:
         client.close()
     _finish(job, BulkSendJob.Status.FINISHED, _summary(job, counts))
+
+
+def bulk_send_deliver(job: BulkSendJob, sender: Sender) -> dict[str, int]:
+    """Deliver the run's entries level by level (see module); records sent per kind."""
+    counts: dict[str, int] = {}
+    for kind in LEVELS:
+        mapping = sender.mappings.get(kind)
+        if mapping is None:
+            continue
+        _phase(job, f"Sending {kind_plural(kind).lower()}…")
+        entries = _claim(
+            job, OutboxEntry.objects.filter(action=Action.SEND_RECORD, record__kind=kind)
+        )
+        if mapping.target == RecordMapping.Target.VERSION:
+            for entry in entries:
+                _count(job, settle(sender, entry, lambda e=entry: deliver(sender, e)))
+        else:
+            for start in range(0, len(entries), CHUNK):
+                _issue_chunk(sender, mapping, entries[start : start + CHUNK], job)
+        done = OutboxEntry.objects.filter(job=job, record__kind=kind)
+        counts[kind] = done.filter(status=Status.SENT).count()
+        for record_id, error in done.filter(status=Status.FAILED).values_list(
+            "record_id", "last_error"
+        ):
+            sender.refused[record_id] = error
+    _phase(job, "Linking issues…")
+    for entry in _claim(job, OutboxEntry.objects.filter(action=Action.CREATE_LINK)):
+        settle(sender, entry, lambda e=entry: deliver(sender, e))
+    return counts
 
 
 def _summary(job: BulkSendJob, counts: dict[str, int]) -> str:

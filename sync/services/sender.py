@@ -943,3 +943,12 @@ def settle(sender: Sender, entry: OutboxEntry, work) -> str:
             outbox_entry=entry,
         )
     return "sent"
+
+
+def outbox_entry_deliver(*, sender: Sender, entry_id: int) -> str:
+    """Claim and deliver one entry with the given Sender (the preview's, over its planning
+    client): the same claim, delivery and settling as the task's."""
+    entry = _claim(entry_id)
+    if entry is None:
+        return ""
+    return settle(sender, entry, lambda: deliver(sender, entry))
