@@ -901,6 +901,30 @@ def deliver(sender: Sender, entry: OutboxEntry) -> Sent | str:
     return sender.delete_link(entry)
 
 
+def _release_version_gone(sender: Sender, entry: OutboxEntry, exc: JiraError) -> bool:
+    """Jira refused the fix version taken from the record's release link because the version
+    was just deleted in Jira (its jira:version_deleted not processed yet): retry, do not fail.
+    The deletion unlinks the release; the retry sends the release again, then the record
+    (found by the convergence test, seed 1006)."""
+    record = entry.record
+    if "fixVersions" not in exc.field_errors or record is None or not record.release_id:
+        return False
+    link = JiraLink.objects.filter(
+        integration=sender.integration,
+        record_id=record.release_id,
+        jira_kind=JiraLink.JiraKind.VERSION,
+    ).first()
+    if link is None:
+        return False
+    try:
+        sender.client.get_version(link.jira_id)
+    except JiraNotFound:
+        return True
+    except JiraError:
+        return False
+    return False
+
+
 def settle(sender: Sender, entry: OutboxEntry, work) -> str:
     """Run a claimed entry's work and leave the entry in its next state, the same way for
     every entry of every path: sent (with the snapshot), retried later by the one retry
@@ -912,7 +936,7 @@ def settle(sender: Sender, entry: OutboxEntry, work) -> str:
         _wait(entry, str(exc))
         return "waiting"
     except JiraError as exc:
-        if exc.transient:
+        if exc.transient or _release_version_gone(sender, entry, exc):
             _retry_later(entry, exc, sender)
             return "retry"
         _fail(entry, sender.describe(exc, entry.record), sender)

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from records.services import record_update
-from sync.models import ImportCandidate, JiraLink, SyncLogEntry
+from sync.models import ImportCandidate, JiraLink, OutboxEntry, SyncLogEntry
+from sync.services.outbound import outbox_entry_process
 from tests.factories import make_record
 
 from .outbound_helpers import drain
@@ -125,3 +126,30 @@ def test_a_version_created_then_deleted_leaves_no_candidate_when_the_create_come
 
     assert not ImportCandidate.objects.filter(integration=enabled_integration).exists()
     assert "created and deleted since" in event.last_error
+
+
+def test_a_record_sent_to_a_version_just_deleted_in_jira_is_retried_not_failed(
+    client, enabled_integration, emulator, workspace
+):
+    """Found by the convergence soak (seed 1006): an epic's create set its release's fix
+    version, deleted in Jira a moment before (the version_deleted not processed yet); Jira
+    answered 400 and the entry failed for good, so the epic never reached Jira."""
+    release = make_record(workspace, "release", "2027.1")
+    drain(enabled_integration)
+    version_id = JiraLink.objects.get(record=release).jira_id
+    body = _version_event(emulator, version_id)
+    emulator.delete_version(version_id)
+
+    epic = make_record(workspace, "epic", "Payments", release=release)
+    entry = OutboxEntry.objects.get(record=epic)
+    outbox_entry_process(entry_id=entry.id)
+    entry.refresh_from_db()
+    assert entry.status == OutboxEntry.Status.PENDING  # retried, not failed
+    assert not JiraLink.objects.filter(record=epic).exists()
+
+    deliver(client, enabled_integration, body)  # the deletion arrives: the release unlinks
+    drain(enabled_integration)
+    epic_link = JiraLink.objects.get(record=epic)
+    new_version = JiraLink.objects.get(record=release).jira_id
+    assert new_version != version_id
+    assert _fix_versions(emulator, epic_link) == [int(new_version)]
