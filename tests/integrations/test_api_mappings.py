@@ -11,7 +11,6 @@ import pytest
 
 from accounts.models import Role
 from integrations.services.record_mappings import mappings_apply_defaults
-from integrations.services.relationships import relationship_mapping_add
 from tests.factories import add_member, make_account, make_user
 
 from .test_api import client_for
@@ -71,14 +70,8 @@ CASES = [
 
 @pytest.fixture
 def mapped(integration):
+    # The recommended defaults map every record link type, so each resource has rows to order.
     mappings_apply_defaults(integration=integration)
-    for link_type, jira_id in (("relates_to", "10003"), ("blocks", "10000")):
-        relationship_mapping_add(
-            integration=integration,
-            record_kind="feature",
-            link_type=link_type,
-            jira_link_type_id=jira_id,
-        )
     return integration
 
 
