@@ -3,6 +3,3 @@
 from mappings_site.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
-
-# The benches' Jira emulator runs on loopback.
-JIRA_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
