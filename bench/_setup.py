@@ -28,6 +28,8 @@ def use_bench_database(name: str = "mappings_bench") -> None:
     os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
     os.environ.setdefault("DJANGO_STATIC_ROOT", str(REPO / "var" / "bench-static"))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The benches' Jira emulator is on loopback, which production settings refuse by default.
+    os.environ.setdefault("APP_JIRA_ALLOWED_NETWORKS", "127.0.0.0/8")
     import django
 
     django.setup()

@@ -4,6 +4,7 @@ Every setting is documented in README.md ("Settings"). With nothing set, the app
 SQLite and a file-system Celery broker under ``var/``, so it needs no server at all.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -59,10 +60,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.ApiErrorsAsJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.RefuseNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -245,6 +248,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -335,6 +343,19 @@ JIRA_HTTP_TIMEOUT = float(os.environ.get("JIRA_HTTP_TIMEOUT", "20"))
 JIRA_HTTP_CONNECT_TIMEOUT = float(os.environ.get("JIRA_HTTP_CONNECT_TIMEOUT", "5"))
 # URL of the bundled Jira emulator offered as a sandbox in the demo; empty hides it.
 JIRA_SANDBOX_URL = os.environ.get("APP_JIRA_SANDBOX_URL", "")
+# Loopback and private networks a Jira site may be on (Data Center on a company network), in
+# CIDR notation. Link-local and cloud-metadata addresses are refused whatever this says.
+JIRA_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("APP_JIRA_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]
+for _network in JIRA_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"APP_JIRA_ALLOWED_NETWORKS: {_network!r} is not a network ({_exc}); write it like "
+            "10.0.0.0/8,192.168.10.0/24."
+        ) from None
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

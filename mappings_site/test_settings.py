@@ -38,3 +38,7 @@ FIELD_ENCRYPTION_KEYS = ["i5bG3mDpTLJQd6vVqLq0V8b8wqfJmH3g9Wl0F5n8mKQ="]
 
 # Fast password hashing: tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The Jira emulator runs on loopback: allowed explicitly, as a Data Center site on a private
+# network would be (the address checks themselves are tested with their own policies).
+JIRA_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]

@@ -67,7 +67,7 @@ class InboundEventAdmin(ReadOnlySyncAdmin):
     )
     list_filter = ("status", "event_type")
     search_fields = ("delivery_id", "jira_issue_id")
-    exclude = ("body", "headers")
+    exclude = ("body", "raw_body", "headers")
 
     def get_readonly_fields(self, request, obj=None):
         fields = [f for f in super().get_readonly_fields(request, obj) if f not in self.exclude]

@@ -28,7 +28,15 @@ class InboundEvent(models.Model):
     event_type = models.CharField(max_length=64)
     jira_issue_id = models.CharField(max_length=40, blank=True, db_index=True)
     jira_timestamp = models.BigIntegerField(null=True, blank=True, help_text="Epoch ms.")
-    body = models.JSONField()
+    # The body as parsed and cleaned (NUL and lone surrogates out); None when it could not be
+    # read or stored as JSON, and then only ``raw_body`` says what Jira sent.
+    body = models.JSONField(null=True, blank=True)
+    # The bytes as received and signed, kept whatever is inside.
+    raw_body = models.BinaryField(default=b"")
+    # The delivery identifier is not covered by Jira's signature: the same body (same
+    # integration) is the same delivery, whatever identifier comes with it. Empty on events
+    # stored before the hash was kept.
+    body_sha256 = models.CharField(max_length=64, blank=True)
     headers = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
@@ -44,7 +52,12 @@ class InboundEvent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["integration", "delivery_id"], name="unique_inbound_delivery"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["integration", "body_sha256"],
+                condition=~models.Q(body_sha256=""),
+                name="unique_inbound_body",
+            ),
         ]
         indexes = [models.Index(fields=["status", "received_at"], name="inbound_status_recv")]
 

@@ -32,6 +32,8 @@ def worker_env() -> dict[str, str]:
     env["DJANGO_SETTINGS_MODULE"] = "mappings_site.settings"
     env["APP_ENCRYPTION_KEYS"] = ",".join(settings.FIELD_ENCRYPTION_KEYS)
     env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
+    # The Jira emulator is on loopback, which the test settings allow explicitly.
+    env["APP_JIRA_ALLOWED_NETWORKS"] = ",".join(settings.JIRA_ALLOWED_NETWORKS)
     test_broker_dir = getattr(settings, "TEST_BROKER_DIR", None)
     if test_broker_dir:
         env["CELERY_FILESYSTEM_DIR"] = test_broker_dir

@@ -23,6 +23,7 @@ from ..models import (
     ValueMapping,
     new_webhook_token,
 )
+from ..providers.jira.client import AddressPolicy
 from ..signals import integration_deleting, integration_webhook_changed
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,13 @@ def normalize_site_url(url: str, *, deployment: str) -> str:
     host = parts.hostname.lower()
     if host.endswith(".atlassian.net"):
         scheme = "https"
+    # Checked again at every connection (the name may resolve elsewhere later); refused
+    # names and literal addresses are said now.
+    refusal = AddressPolicy.from_settings().host_refusal(
+        host, parts.port or (443 if scheme == "https" else 80)
+    )
+    if refusal:
+        raise ApplicationError(refusal, field="base_url")
     netloc = host if parts.port is None else f"{host}:{parts.port}"
     path = ""
     if deployment == Deployment.DATA_CENTER:

@@ -28,6 +28,7 @@ from records.signals import change_origin
 from ..events import HANDLED_EVENTS
 from ..models import InboundEvent, SyncLogEntry
 from ..queue import MAX_ATTEMPTS, backoff_seconds, enqueue_inbound_event
+from ..webhooks.delivery import read_delivery
 from .handlers import issues, links, versions
 from .handlers.common import Context, Ignore, JiraSession, Stale, as_dict
 from .log import sync_log
@@ -93,6 +94,9 @@ def inbound_event_process(*, event_id: int) -> InboundEvent | None:
                 return event  # a redelivery of a finished event: nothing to do
             if event.next_attempt_at and event.next_attempt_at > timezone.now():
                 return event  # a retry not due yet: its countdown (or the sweep) brings it back
+            unreadable = _unreadable(event)
+            if unreadable:
+                raise ApplicationError(unreadable)
             integration = event.integration
             if integration.state != Integration.State.ENABLED:
                 _finish(
@@ -133,6 +137,14 @@ def inbound_event_process(*, event_id: int) -> InboundEvent | None:
         )
     finally:
         jira.close()
+
+
+def _unreadable(event: InboundEvent) -> str:
+    """Why a delivery kept raw cannot be applied (a Retry of it fails the same way)."""
+    if event.body is not None and not event.raw_body:
+        return ""  # stored before raw bodies were kept
+    delivery = read_delivery(bytes(event.raw_body))
+    return "" if delivery.usable else f"{delivery.problem} The raw body is kept with the event."
 
 
 def _failed_attempt(event_id: int, exc: JiraError) -> InboundEvent | None:

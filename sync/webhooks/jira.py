@@ -2,26 +2,25 @@
 
 The answer comes after the event is durably stored and before any Jira call; the event id
 goes to a Celery task on commit, and a beat sweep picks up any whose hand-off was lost.
-Every refusal is a clear 4xx with a logged reason, never a 500.
+Every refusal before the signature is checked is a clear 4xx with a logged reason; once the
+signature is valid the delivery is stored whatever is inside (``sync.services.intake``) and
+answered 2xx, saying so when it could not be read. Never a 500.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.models import Integration
 
-from ..events import HANDLED_EVENTS, IGNORED_EVENTS, required_object
 from ..models import InboundEvent
-from ..queue import enqueue_inbound_event
+from ..services.intake import inbound_event_receive
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +49,10 @@ def _refuse(
 def _signature_valid(secret: str, body: bytes, header: str) -> bool:
     if not header.startswith("sha256="):
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    # Compared as bytes: a header of any characters is a mismatch, never an error.
+    given = header.removeprefix("sha256=").strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(expected, given)
 
 
 @csrf_exempt
@@ -109,79 +110,34 @@ def jira_webhook(request: HttpRequest, token: str) -> JsonResponse:
                 integration=integration,
             )
 
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _refuse(
-            400, "invalid_json", f"The body is not valid JSON: {exc}.", integration=integration
-        )
-    if not isinstance(payload, dict):
-        return _refuse(
-            400, "invalid_payload", "The body must be a JSON object.", integration=integration
-        )
-    event_type = payload.get("webhookEvent")
-    if not isinstance(event_type, str) or not event_type:
-        return _refuse(
-            400,
-            "missing_event",
-            "The body has no 'webhookEvent': is this a Jira webhook?",
-            integration=integration,
-        )
-    if event_type not in HANDLED_EVENTS and event_type not in IGNORED_EVENTS:
-        return _refuse(
-            400,
-            "unknown_event",
-            f"'{event_type}' is not a Jira event this product handles or knowingly ignores.",
-            integration=integration,
-        )
-    issue_id = ""
-    if event_type in HANDLED_EVENTS:
-        key, id_field = required_object(event_type)
-        obj = payload.get(key)
-        if not isinstance(obj, dict) or obj.get(id_field) in (None, ""):
-            return _refuse(
-                400,
-                "missing_fields",
-                f"A {event_type} event must carry '{key}.{id_field}'.",
-                integration=integration,
-            )
-        if key == "issue":
-            issue_id = str(obj[id_field])
-    timestamp = payload.get("timestamp")
-    if not isinstance(timestamp, int):
-        timestamp = None
-
-    delivery_id = request.headers.get("X-Atlassian-Webhook-Identifier", "").strip()[:128]
-    if not delivery_id:
-        # Jira always sends one; without it, identical bodies are the same delivery.
-        delivery_id = "sha256:" + hashlib.sha256(body).hexdigest()[:64]
-
-    ignored = event_type in IGNORED_EVENTS or integration.state != Integration.State.ENABLED
-    try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                integration=integration,
-                delivery_id=delivery_id,
-                event_type=event_type,
-                jira_issue_id=issue_id,
-                jira_timestamp=timestamp,
-                body=payload,
-                headers={h: request.headers[h] for h in KEPT_HEADERS if h in request.headers},
-                status=InboundEvent.Status.IGNORED if ignored else InboundEvent.Status.RECEIVED,
-                last_error=(
-                    ""
-                    if not ignored
-                    else "ignored: not a handled event type"
-                    if event_type in IGNORED_EVENTS
-                    else f"ignored: the integration is {integration.state}"
-                ),
-            )
-            if not ignored:
-                enqueue_inbound_event(event.id)
-    except IntegrityError:
-        # The same delivery again (Jira retries with the same identifier): already stored.
-        return JsonResponse({"status": "duplicate", "delivery_id": delivery_id}, status=200)
-
-    return JsonResponse(
-        {"status": "ignored" if ignored else "accepted", "event_id": event.id}, status=202
+    receipt = inbound_event_receive(
+        integration=integration,
+        raw_body=body,
+        delivery_id=request.headers.get("X-Atlassian-Webhook-Identifier", ""),
+        headers={h: request.headers[h] for h in KEPT_HEADERS if h in request.headers},
     )
+    if receipt.duplicate:
+        return JsonResponse({"status": "duplicate", "delivery_id": receipt.delivery_id}, status=200)
+    event = receipt.event
+    if not receipt.delivery.usable:
+        # Kept (raw) and logged; a 2xx, or Jira would retry a body that can never be read.
+        logger.warning(
+            "jira webhook for integration %s kept as failed (%s): %s",
+            integration.pk,
+            receipt.delivery.code,
+            receipt.delivery.problem,
+        )
+        return JsonResponse(
+            {
+                "status": "failed",
+                "event_id": event.id,
+                "error": {
+                    "code": receipt.delivery.code,
+                    "message": f"{receipt.delivery.problem} The delivery is kept, marked failed.",
+                    "fields": {},
+                },
+            },
+            status=202,
+        )
+    status = "accepted" if event.status == InboundEvent.Status.RECEIVED else "ignored"
+    return JsonResponse({"status": status, "event_id": event.id}, status=202)

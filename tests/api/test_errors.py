@@ -20,7 +20,7 @@ def test_malformed_json(owner_api, workspace):
 def test_a_list_instead_of_an_object(owner_api, workspace):
     response = owner_api.post("/api/v1/features/", [{"name": "x"}], format="json")
     assert response.status_code == 400
-    assert "Expected a dictionary" in error_fields(response)["non_field_errors"][0]
+    assert "must be a JSON object" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(

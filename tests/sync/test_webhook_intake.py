@@ -22,7 +22,6 @@ from tests.sync.conftest import make_linked_record, post_webhook
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_link_defaults")]
 
-
 def load(name: str) -> dict:
     return json.loads((WEBHOOKS / name).read_text())
 
@@ -119,11 +118,17 @@ def test_body_over_the_limit_is_413(client, enabled_integration):
         (b'{"webhookEvent": "jira:version_updated", "version": {"id": ""}}', "missing_fields"),
     ],
 )
-def test_bad_bodies_are_400_with_a_clear_message(client, enabled_integration, raw, code):
+def test_signed_bad_bodies_are_kept_failed_with_a_clear_message(
+    client, enabled_integration, raw, code
+):
+    # Signed: kept (raw), failed, answered 2xx so Jira does not retry what cannot be read.
     response = post_webhook(client, enabled_integration, None, raw=raw)
-    assert response.status_code == 400
+    assert response.status_code == 202
+    assert response.json()["status"] == "failed"
     assert error_of(response)["code"] == code
-    assert not InboundEvent.objects.exists()
+    event = InboundEvent.objects.get()
+    assert event.status == InboundEvent.Status.FAILED
+    assert bytes(event.raw_body) == raw
 
 
 def test_a_duplicate_delivery_is_answered_2xx_and_stored_once(client, enabled_integration):

@@ -9,13 +9,19 @@
   wait; a long wait raises ``JiraRateLimited`` with ``retry_after`` for a task to honour.
   Server errors, dropped connections and timeouts are retried in-call only for idempotent
   methods: a POST whose answer was lost may already have created the issue.
+- Internal addresses are out of reach (SSRF): every new connection, redirects included, checks
+  the address the host name resolves to *then* (DNS rebinding) against ``AddressPolicy``:
+  link-local and cloud-metadata addresses never, loopback and private ranges only when
+  ``JIRA_ALLOWED_NETWORKS`` allows them, the sandbox URL always.
 """
 
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +31,9 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from . import richtext
 from .errors import (
@@ -190,6 +199,189 @@ def _seg(value: Any) -> str:
     return quote(text, safe="")
 
 
+# --- Which addresses a Jira site may be (SSRF) ----------------------------------------------
+
+# Never, whatever the settings: link-local (cloud metadata lives at 169.254.169.254), the
+# metadata services' other addresses, "this network", multicast and reserved space.
+ALWAYS_REFUSED_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "169.254.0.0/16",
+        "100.100.100.200/32",  # Alibaba Cloud metadata
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "fe80::/10",
+        "fd00:ec2::254/128",  # AWS metadata over IPv6
+        "ff00::/8",
+    )
+)
+ALWAYS_REFUSED_HOSTS = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+    }
+)
+# Loopback, private and carrier-grade NAT space: refused unless JIRA_ALLOWED_NETWORKS allows.
+_SHARED_NETWORK = ipaddress.ip_network("100.64.0.0/10")
+
+
+class AddressRefused(Exception):
+    """The Jira site's host is, or resolves to, an address this installation refuses. Not an
+    OSError: it must reach ``JiraClient._request`` untouched, never be retried."""
+
+
+Resolver = Callable[..., list]
+
+
+def _address_class(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """ "metadata" (never allowed), "private" (allowed by setting) or "" (public)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in net for net in ALWAYS_REFUSED_NETWORKS if net.version == ip.version):
+        return "metadata"
+    if ip.is_loopback or ip.is_private or (ip.version == 4 and ip in _SHARED_NETWORK):
+        return "private"
+    if ip.is_multicast or ip.is_unspecified or ip.is_reserved or ip.is_link_local:
+        return "metadata"
+    return ""
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Where a Jira client may connect. ``allowed_networks`` opens loopback or private ranges
+    (Data Center sites on a company network); ``always_allowed`` holds (host, port) pairs that
+    are trusted whatever they resolve to (the sandbox); ``resolver`` is
+    ``socket.getaddrinfo``'s signature, for tests."""
+
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    always_allowed: frozenset[tuple[str, int]] = frozenset()
+    resolver: Resolver = socket.getaddrinfo
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> AddressPolicy:
+        networks: tuple = ()
+        always: set[tuple[str, int]] = set()
+        try:
+            from django.conf import settings
+            from django.core.exceptions import ImproperlyConfigured
+
+            networks = tuple(
+                ipaddress.ip_network(n, strict=False)
+                for n in getattr(settings, "JIRA_ALLOWED_NETWORKS", ())
+            )
+            sandbox = urlsplit(getattr(settings, "JIRA_SANDBOX_URL", "") or "")
+            if sandbox.hostname:
+                default_port = 443 if sandbox.scheme == "https" else 80
+                always.add((sandbox.hostname.lower(), sandbox.port or default_port))
+        except ImproperlyConfigured:  # settings not configured (used outside Django): strict
+            networks, always = (), set()
+        values = {"allowed_networks": networks, "always_allowed": frozenset(always)}
+        values.update(overrides)
+        return cls(**values)
+
+    def host_refusal(self, host: str, port: int) -> str:
+        """Why this host may never be connected to, from its name alone ("" if it may be
+        tried): metadata names, and literal addresses that are refused."""
+        name = host.strip("[]").rstrip(".").lower()
+        if (name, port) in self.always_allowed:
+            return ""
+        if name in ALWAYS_REFUSED_HOSTS:
+            return f"{host} is a cloud metadata service, never a Jira site."
+        try:
+            ip = ipaddress.ip_address(name)
+        except ValueError:
+            return ""
+        return self._ip_refusal(host, ip)
+
+    def _ip_refusal(self, host: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+        kind = _address_class(ip)
+        if kind == "metadata":
+            return (
+                f"{host} is (or resolves to) a link-local, metadata or reserved address, "
+                "never a Jira site."
+            )
+        if kind == "private" and not any(
+            ip in net for net in self.allowed_networks if net.version == ip.version
+        ):
+            return (
+                f"{host} is (or resolves to) a loopback or private address, which this "
+                "installation does not allow: an administrator of the installation can allow "
+                "the network with APP_JIRA_ALLOWED_NETWORKS."
+            )
+        return ""
+
+    def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to, resolved now; raises AddressRefused when the name or
+        any address it resolves to is refused (a name half public, half internal is
+        refused)."""
+        refusal = self.host_refusal(host, port)
+        if refusal:
+            raise AddressRefused(refusal)
+        infos = self.resolver(host, port, 0, socket.SOCK_STREAM)
+        found: list[str] = []
+        trusted = (host.strip("[]").rstrip(".").lower(), port) in self.always_allowed
+        for info in infos:
+            address = str(info[4][0]).split("%", 1)[0]
+            if not trusted:
+                refusal = self._ip_refusal(host, ipaddress.ip_address(address))
+                if refusal:
+                    raise AddressRefused(refusal)
+            if address not in found:
+                found.append(address)
+        if not found:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} did not resolve")
+        return found
+
+
+class _GuardedConnectionMixin:
+    """Resolves the host itself at every new connection, checks each address, and connects to
+    the checked address (so a second, rebinding lookup never happens)."""
+
+    address_policy: AddressPolicy
+
+    def _new_conn(self):
+        host = self._dns_host
+        try:
+            addresses = self.address_policy.addresses(host, self.port)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        last_error: Exception | None = None
+        for address in addresses:
+            self._dns_host = address
+            try:
+                return super()._new_conn()
+            except NewConnectionError as exc:
+                last_error = exc
+            finally:
+                self._dns_host = host
+        raise last_error  # type: ignore[misc]
+
+
+class GuardedAdapter(HTTPAdapter):
+    """The transport of every Jira client: connection pools whose connections go through
+    ``AddressPolicy`` (redirects too: each hop is a connection of this adapter)."""
+
+    def __init__(self, address_policy: AddressPolicy, **kwargs: Any) -> None:
+        self.address_policy = address_policy
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+        policy = self.address_policy
+        http = type("GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), {})
+        https = type("GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), {})
+        http.address_policy = https.address_policy = policy
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
+            "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
+        }
+
+
 class JiraClient:
     """A Jira site, as one user sees it through REST API v2 or v3."""
 
@@ -204,8 +396,16 @@ class JiraClient:
         max_retry_sleep: float = 10.0,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        address_policy: AddressPolicy | None = None,
     ) -> None:
+        self.address_policy = address_policy or AddressPolicy.from_settings()
         self.base_url = self.normalize_base_url(base_url)
+        parts = urlsplit(self.base_url)
+        refusal = self.address_policy.host_refusal(
+            parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        )
+        if refusal:
+            raise JiraConfigError(refusal)
         if api_version not in (2, 3):
             raise ValueError("api_version must be 2 or 3")
         self.api_version = api_version
@@ -215,7 +415,9 @@ class JiraClient:
         self._sleep = sleep
         self.session = session or requests.Session()
         if session is None:
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            adapter = GuardedAdapter(
+                self.address_policy, pool_connections=4, pool_maxsize=16, max_retries=0
+            )
             self.session.mount("https://", adapter)
             self.session.mount("http://", adapter)
         # Auth is attached to the session: the one place credentials are added.
@@ -316,6 +518,9 @@ class JiraClient:
                     self._backoff(attempt, None, operation, error)
                     continue
                 raise error from exc
+            except AddressRefused as exc:
+                # Said the same way whatever answers there (or nothing): no port scanning.
+                raise JiraConfigError(str(exc), operation=operation) from None
             except requests.exceptions.RequestException as exc:
                 raise JiraUnavailable(
                     f"Jira could not be reached at {self.base_url}.", operation=operation

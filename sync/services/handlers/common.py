@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from integrations.models import Integration, LinkedTo, RecordMapping
 from integrations.rules import PARENT_SETTING_FIELDS, parent_setting_entry
@@ -97,11 +98,36 @@ def version_link_for(integration: Integration, version_id: Any, *, lock: bool = 
     return qs.first()
 
 
+def event_time(event: InboundEvent) -> int | None:
+    """When Jira says the event happened (epoch ms): its ``timestamp``, else the issue's
+    ``updated``. A signed body without ``timestamp`` must not skip the ordering rule."""
+    if event.jira_timestamp is not None:
+        return event.jira_timestamp
+    updated = issue_fields(as_dict(event.body).get("issue")).get("updated")
+    if isinstance(updated, str):
+        try:
+            when = parse_datetime(updated.strip())
+        except ValueError:  # well formed, but not a date (month 13)
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return int(when.timestamp() * 1000)
+    return None
+
+
 def check_order(event: InboundEvent, link: JiraLink) -> None:
     """Deliveries arrive late and out of order: one older than the newest applied to this
-    issue (or version) changes nothing."""
-    ts = event.jira_timestamp
-    if ts is not None and link.last_event_timestamp is not None and ts < link.last_event_timestamp:
+    issue (or version) changes nothing, nor does one that cannot be placed in time once an
+    event has been applied."""
+    ts = event_time(event)
+    if link.last_event_timestamp is None:
+        return
+    if ts is None:
+        raise Stale(
+            "stale: Jira sent this without a timestamp (nor the issue's updated time), so it "
+            f"cannot be placed after the change already applied to "
+            f"{link.jira_key or link.jira_id} ({link.last_event_timestamp}); nothing changed."
+        )
+    if ts < link.last_event_timestamp:
         raise Stale(
             f"stale: Jira sent this at {ts} (epoch ms), before the change already applied to "
             f"{link.jira_key or link.jira_id} ({link.last_event_timestamp}); nothing changed."
@@ -109,7 +135,7 @@ def check_order(event: InboundEvent, link: JiraLink) -> None:
 
 
 def advance(event: InboundEvent, link: JiraLink, *, key: str = "") -> None:
-    ts = event.jira_timestamp
+    ts = event_time(event)
     update = ["last_synced_at"]
     if ts is not None and (link.last_event_timestamp is None or ts > link.last_event_timestamp):
         link.last_event_timestamp = ts
