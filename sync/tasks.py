@@ -95,3 +95,26 @@ def bulk_send(job_id: int) -> None:
     from .services.bulk import bulk_send_run
 
     bulk_send_run(job_id=job_id)
+
+
+def enqueue_jira_check(integration_id: int) -> None:
+    """Check Jira now: the request is noted on the JiraCheck row; the next beat pass runs it
+    if this message is lost."""
+    transaction.on_commit(lambda: _send(check_jira, integration_id), robust=True)
+
+
+@shared_task(name="sync.check_jira", ignore_result=True)
+def check_jira(integration_id: int) -> None:
+    """One Check Jira pass for one integration (sync.services.reconcile)."""
+    from .services.reconcile import jira_check_run
+
+    jira_check_run(integration_id=integration_id)
+
+
+@shared_task(name="sync.check_jira_all", ignore_result=True)
+def check_jira_all() -> None:
+    """Beat (every SYNC_CHECK_JIRA_MINUTES): a Check Jira pass per enabled integration."""
+    from .services.reconcile import jira_check_due_ids
+
+    for integration_id in jira_check_due_ids():
+        _send(check_jira, integration_id)

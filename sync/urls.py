@@ -14,6 +14,8 @@ page_patterns = [
     path(_R + "<int:integration_id>/retry/", views.record_retry, name="record_retry"),
     path(_I + "sync-log/", views.sync_log_page, name="sync_log"),
     path(_I + "sync-log/<int:entry_id>/retry/", views.sync_log_retry, name="sync_log_retry"),
+    path(_I + "check-jira/", views.check_jira_card, name="check_jira_card"),
+    path(_I + "check-jira/now/", views.check_jira_now, name="check_jira_now"),
     path(_I + "updates/", views.updates_page, name="updates"),
     path(
         _I + "updates/approve-all/",

@@ -58,6 +58,7 @@ urlpatterns = [
         views.UpdateDiscardView.as_view(),
         name="update-discard",
     ),
+    path(_I + "check-jira/", views.CheckJiraView.as_view(), name="integration-check-jira"),
     path(_I + "send-all/", views.SendAllView.as_view(), name="integration-send-all"),
     path("bulk-send-jobs/<int:pk>/", views.BulkSendJobView.as_view(), name="bulk-send-job"),
     path(_R + "jira-links/", views.RecordJiraLinksView.as_view(), name="record-jira-links"),
