@@ -367,8 +367,10 @@ def sync_log_retry(request: HttpRequest, integration_id: int, entry_id: int) -> 
 
 
 def _check_context(integration: Integration, **extra) -> dict:
+    check = JiraCheck.objects.filter(integration=integration).first()
     return {
-        "jira_check": JiraCheck.objects.filter(integration=integration).first(),
+        "jira_check": check,
+        "check_busy": bool(check and (check.running_since or check.requested_at)),
         "check_every": check_every_minutes(),
         **extra,
     }
