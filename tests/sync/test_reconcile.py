@@ -6,6 +6,7 @@ versions changed in Jira, a pass, then the records; the held deliveries released
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from records.models import Record
 from sync.models import (
@@ -61,7 +62,8 @@ def agree(integration, record):
     link = JiraLink.objects.get(integration=integration, record=record)
     mapping = record_mapping_for_kind(integration, record.kind)
     fields = mapped_fields(mapping, sending=True) | mapped_fields(mapping, sending=False)
-    snapshot_store(link, snapshot_of_record(record, mapping, fields))
+    with transaction.atomic():
+        snapshot_store(link, snapshot_of_record(record, mapping, fields))
 
 
 def in_step(integration, emulator, *issues):
