@@ -273,3 +273,11 @@ LOGGING = {
         "django.server": {"filters": ["redact_webhook_tokens"]},
     },
 }
+
+# Sync: after a create whose answer was lost, search the marker labels again after these
+# pauses (Jira's search index lags behind writes); a create that followed a search has its
+# markers checked for duplicates this many seconds later (sync.services.creates).
+SYNC_MARKER_RESEARCH_DELAYS = tuple(
+    float(s) for s in os.environ.get("SYNC_MARKER_RESEARCH_DELAYS", "1,3,6").split(",") if s
+)
+SYNC_MARKER_CHECK_DELAY = float(os.environ.get("SYNC_MARKER_CHECK_DELAY", "600"))

@@ -150,7 +150,9 @@ def outbox_record_changed(*, record: Record, created: bool, changed_fields: list
             fields: list[str] = []  # a create sends everything
         else:
             relevant = sorted(set(changed_fields) & _relevant_fields(mapping))
-            fields = changed_here(link, record, mapping, relevant)
+            fields = changed_here(
+                link, record, mapping, relevant, from_jira=_from_this_jira(integration)
+            )
             if not fields:
                 continue
         _send_record_entry(integration=integration, record=record, fields=fields)

@@ -11,7 +11,8 @@ the values both sides last agreed on, normalized: ``{field: [here, jira]}``.
 
 The rule, used by the outbox, the sender and every inbound handler:
 
-- **outbound** sends a field only when our value differs from ``here``;
+- **outbound** sends a field only when our value differs from ``here`` (or the link has no
+  entry for it yet);
 - **inbound** applies a field only when Jira's value differs from ``jira``; when it equals it
   the delivery is an echo (of our own send, or a repeat) and nothing is written;
 - a field that differs on both sides is a **conflict**: a field mapped "From Jira" takes
@@ -189,26 +190,40 @@ def mapped_fields(mapping: RecordMapping, *, sending: bool) -> set[str]:
 
 
 def changed_here(
-    link: JiraLink | None, record: Record, mapping: RecordMapping, fields: Iterable[str]
+    link: JiraLink | None,
+    record: Record,
+    mapping: RecordMapping,
+    fields: Iterable[str],
+    *,
+    from_jira: bool = False,
 ) -> list[str]:
     """Outbound: the fields (of ``fields``) whose value here differs from the snapshot. A
-    record not linked yet has no snapshot: everything is new."""
+    record not linked yet has no snapshot: everything is new. A field without an entry
+    counts as changed, unless the change was Jira's own (``from_jira``: Jira's values just
+    taken here, by link existing or an import), which both sides then hold."""
     fields = list(fields)
     if link is None:
         return fields
     is_version = _is_version(mapping)
-    return [
-        name
-        for name in fields
-        if here_key(name, record_value(record, name), is_version=is_version)
-        != agreed(link, record, name, mapping)[0]
-    ]
+    changed = []
+    for name in fields:
+        entry = _entry(link, name)
+        if entry is None and from_jira:
+            continue
+        # No entry yet (a link made before snapshots): the change is all we know; send it.
+        if (
+            entry is None
+            or here_key(name, record_value(record, name), is_version=is_version) != entry[0]
+        ):
+            changed.append(name)
+    return changed
 
 
 def held_by_jira(link: JiraLink, record: Record, mapping: RecordMapping, name: str) -> bool:
     """Outbound: Jira already holds what we would send (several values here share one in
     Jira: In development and In review are both In Progress), so no call is needed."""
-    return jira_key_from_here(record, name, mapping) == agreed(link, record, name, mapping)[1]
+    entry = _entry(link, name)
+    return entry is not None and jira_key_from_here(record, name, mapping) == entry[1]
 
 
 @dataclass

@@ -209,3 +209,18 @@ def test_done_with_resolution_wont_do_is_not_shipped(
 
     feature.refresh_from_db()
     assert feature.status == "will_not_implement"
+
+
+def test_a_change_here_on_a_link_made_before_snapshots_is_sent(
+    enabled_integration, workspace, emulator
+):
+    feature = make_record(workspace, "feature", "Name")
+    drain(enabled_integration)
+    link = JiraLink.objects.get(record=feature)
+    JiraLink.objects.filter(pk=link.pk).update(snapshot={})  # as the migration leaves it
+
+    record_update(record=feature, name="Renamed here")
+    drain(enabled_integration)
+
+    assert emulator.get_issue(link.jira_key)["fields"]["summary"] == "Renamed here"
+    assert JiraLink.objects.get(pk=link.pk).snapshot["name"][0] == "Renamed here"
