@@ -5,6 +5,8 @@ versions changed in Jira, a pass, then the records; the held deliveries released
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import transaction
 
@@ -280,3 +282,61 @@ def test_a_record_edited_here_meanwhile_is_not_drift(hooked, emulator):
     fa.refresh_from_db()
     assert fa.name == "Checkout (ours)"
     assert "none drifted" in summaries(hooked)[-1]
+
+
+def test_late_webhooks_of_older_states_are_stale_after_a_pass(hooked, emulator):
+    a = story(emulator, "Checkout")
+    settle(emulator, hooked)
+    (fa,) = in_step(hooked, emulator, a)
+    emulator.faults.hold_webhooks = True
+    emulator.update_issue(a["key"], {"summary": "Checkout v2"})
+    # Jira's clock ticks in ms: two edits within one ms are not ordered by their timestamps
+    # (the next pass would repair that), so the test keeps them apart.
+    time.sleep(0.01)
+    emulator.update_issue(a["key"], {"summary": "Checkout v3"})
+
+    jira_check_run(integration_id=hooked.id)
+    fa.refresh_from_db()
+    assert fa.name == "Checkout v3"
+
+    logged = SyncLogEntry.objects.count()
+    emulator.faults.hold_webhooks = False
+    assert emulator.release_webhooks(reverse=True) == 2  # late, and out of order
+    settle(emulator, hooked)
+    fa.refresh_from_db()
+    assert fa.name == "Checkout v3"
+    assert SyncLogEntry.objects.count() == logged  # nothing applied, nothing logged
+    late = InboundEvent.objects.filter(
+        integration=hooked, event_type="jira:issue_updated", headers__has_key="User-Agent"
+    )
+    # v2's is older than the state applied; v3's is its echo.
+    assert sorted(late.values_list("status", flat=True)) == ["processed", "stale"]
+    assert not OutboxEntry.objects.exists()
+
+
+def test_one_pass_at_a_time_per_integration(enabled_integration, emulator):
+    from django.utils import timezone
+
+    JiraCheck.objects.create(integration=enabled_integration, running_since=timezone.now())
+    assert jira_check_run(integration_id=enabled_integration.id) is None
+    assert emulator.requests_log == []
+    # A pass whose worker died long ago does not block the next.
+    JiraCheck.objects.update(running_since=timezone.now() - timezone.timedelta(hours=2))
+    check = jira_check_run(integration_id=enabled_integration.id)
+    assert check.last_result == JiraCheck.Result.IN_STEP
+    assert check.running_since is None
+
+
+def test_the_beat_checks_every_enabled_integration(settings, workspace, emulator):
+    from integrations.models import Integration
+    from sync.services.reconcile import jira_check_due_ids
+
+    assert settings.CELERY_BEAT_SCHEDULE["sync-check-jira"] == {
+        "task": "sync.check_jira_all",
+        "schedule": 15 * 60.0,
+    }
+    on = make_enabled_integration(workspace, emulator, name="On")
+    off = make_enabled_integration(workspace, emulator, name="Off")
+    Integration.objects.filter(pk=off.pk).update(state=Integration.State.DISABLED)
+    assert on.id in jira_check_due_ids()
+    assert off.id not in jira_check_due_ids()
