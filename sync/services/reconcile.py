@@ -148,6 +148,7 @@ class Pass:
     drifts: list[Drift] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     calls: int = 0
+    type_mapped: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
 def jira_check_run(*, integration_id: int, full: bool | None = None) -> JiraCheck | None:
@@ -387,7 +388,11 @@ def _compare_unlinked_issue(run: Pass, issue: dict) -> None:
         return
     if deleted_in_jira(integration, issue.get("id")):
         return
-    if mapping_for_issue_type(integration, fields.get("issuetype")) is None:
+    issuetype = as_dict(fields.get("issuetype"))
+    type_key = (str(issuetype.get("id") or ""), str(issuetype.get("name") or ""))
+    if type_key not in run.type_mapped:
+        run.type_mapped[type_key] = mapping_for_issue_type(integration, issuetype) is not None
+    if not run.type_mapped[type_key]:
         return
     if integrated_parent(integration, fields) is None:
         return
@@ -602,7 +607,18 @@ def _finish(check: JiraCheck, run: Pass) -> JiraCheck:
             "last_jira_calls",
         ]
     )
+    _run_requested_meanwhile(check)
     return check
+
+
+def _run_requested_meanwhile(check: JiraCheck) -> None:
+    """Check Jira now pressed while this pass ran: its task found the pass running and
+    left the request noted; run it now rather than at the next beat."""
+    from ..tasks import enqueue_jira_check
+
+    if JiraCheck.objects.filter(pk=check.pk, requested_at__isnull=False).exists():
+        with transaction.atomic():
+            enqueue_jira_check(check.integration_id)
 
 
 def _finish_failed(
@@ -635,6 +651,7 @@ def _finish_failed(
             "last_drifted",
         ]
     )
+    _run_requested_meanwhile(check)
     return check
 
 
