@@ -321,6 +321,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 # One queue name per deployment (tests give each run its own so runs never share tasks).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
+# Check Jira (drift reconciliation): how often, how far back beyond the last pass (clock
+# skew, Jira's search index lag), and how often the pass is a full one (finds deletions).
+SYNC_CHECK_JIRA_MINUTES = int(os.environ.get("SYNC_CHECK_JIRA_MINUTES", "15"))
+SYNC_CHECK_JIRA_MARGIN_MINUTES = int(os.environ.get("SYNC_CHECK_JIRA_MARGIN_MINUTES", "10"))
+SYNC_CHECK_JIRA_FULL_HOURS = float(os.environ.get("SYNC_CHECK_JIRA_FULL_HOURS", "24"))
 CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "core.heartbeat", "schedule": 60.0},
     # Finds webhook events and outbox entries whose hand-off to a worker was lost.
@@ -328,6 +333,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "sync.sweep",
         "schedule": float(os.environ.get("SYNC_SWEEP_SECONDS", "30")),
     },
+    # Check Jira: repairs what Jira's webhooks missed (sync.services.reconcile).
+    "sync-check-jira": {"task": "sync.check_jira_all", "schedule": SYNC_CHECK_JIRA_MINUTES * 60.0},
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     # A webhook answer must not hang on a dead broker: fail fast; the sweep re-sends.

@@ -311,3 +311,37 @@ class WebhookRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"Jira webhook {self.jira_webhook_id} of integration {self.integration_id}"
+
+
+class JiraCheck(models.Model):
+    """Check Jira (sync.services.reconcile): where the last pass got to and what it found.
+
+    ``watermark`` is when the last completed pass started (our clock); the next pass asks
+    Jira for issues updated since then, minus a safety margin. ``running_since`` marks a
+    pass in progress, so two never run at once for one integration."""
+
+    class Result(models.TextChoices):
+        IN_STEP = "in_step", "In step"
+        REPAIRED = "repaired", "Drift repaired"
+        PARTLY = "partly", "Drift found, some not applied"
+        FAILED = "failed", "Failed"
+
+    integration = models.OneToOneField(
+        Integration, on_delete=models.CASCADE, related_name="jira_check"
+    )
+    watermark = models.DateTimeField(null=True, blank=True)
+    last_full_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    requested_full = models.BooleanField(default=False)
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_full = models.BooleanField(default=False)
+    last_result = models.CharField(max_length=20, choices=Result.choices, blank=True)
+    last_summary = models.TextField(blank=True)
+    last_checked = models.PositiveIntegerField(default=0)
+    last_drifted = models.PositiveIntegerField(default=0)
+    last_jira_calls = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Check Jira of integration {self.integration_id}: {self.last_result or 'never'}"

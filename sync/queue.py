@@ -34,6 +34,8 @@ PROCESS_OUTBOX_ENTRY = "sync.process_outbox_entry"
 BULK_SEND = "sync.bulk_send"
 SWEEP = "sync.sweep"
 CHECK_MARKERS = "sync.check_markers"
+CHECK_JIRA = "sync.check_jira"
+CHECK_JIRA_ALL = "sync.check_jira_all"
 
 
 def send_now(task_name: str, object_id: int, countdown: float | None = None) -> bool:
@@ -51,6 +53,12 @@ def enqueue_inbound_event(event_id: int, countdown: float | None = None) -> None
 
 def enqueue_outbox_entry(entry_id: int, countdown: float | None = None) -> None:
     transaction.on_commit(lambda: send_now(PROCESS_OUTBOX_ENTRY, entry_id, countdown), robust=True)
+
+
+def enqueue_jira_check(integration_id: int) -> None:
+    """Check Jira now: the request is noted on the JiraCheck row; the next beat pass runs it
+    if this message is lost."""
+    transaction.on_commit(lambda: send_now(CHECK_JIRA, integration_id), robust=True)
 
 
 def enqueue_bulk_send(job_id: int) -> None:

@@ -9,6 +9,8 @@ from celery import shared_task
 from .models import InboundEvent, OutboxEntry
 from .queue import (
     BULK_SEND,
+    CHECK_JIRA,
+    CHECK_JIRA_ALL,
     CHECK_MARKERS,
     MAX_ATTEMPTS,
     PROCESS_INBOUND_EVENT,
@@ -20,11 +22,14 @@ from .services.bulk import bulk_send_run
 from .services.creates import markers_check
 from .services.inbound import inbound_event_process
 from .services.outbound import outbox_entry_process
+from .services.reconcile import jira_check_due_ids, jira_check_run
 from .services.sweeps import due_inbound_event_ids, due_outbox_entry_ids, hand_off
 
 __all__ = [
     "MAX_ATTEMPTS",
     "bulk_send",
+    "check_jira",
+    "check_jira_all",
     "check_markers",
     "process_inbound_event", "process_outbox_entry", "sweep"]
 
@@ -57,3 +62,16 @@ def check_markers(integration_id: int, record_ids: list[int]) -> None:
 def bulk_send(job_id: int) -> None:
     """Send all existing records of an integration (sync.services.bulk)."""
     bulk_send_run(job_id=job_id)
+
+
+@shared_task(name=CHECK_JIRA, ignore_result=True)
+def check_jira(integration_id: int) -> None:
+    """One Check Jira pass for one integration (sync.services.reconcile)."""
+    jira_check_run(integration_id=integration_id)
+
+
+@shared_task(name=CHECK_JIRA_ALL, ignore_result=True)
+def check_jira_all() -> None:
+    """Beat (every SYNC_CHECK_JIRA_MINUTES): a Check Jira pass per enabled integration."""
+    for integration_id in jira_check_due_ids():
+        send_now(CHECK_JIRA, integration_id)

@@ -19,6 +19,8 @@ page_patterns = [
     path(_I + "webhook/", views.webhook_panel, name="webhook_panel"),
     path(_I + "webhook/register/", views.webhook_register_view, name="webhook_register"),
     path(_I + "webhook/check/", views.webhook_check_view, name="webhook_check"),
+    path(_I + "check-jira/", views.check_jira_card, name="check_jira_card"),
+    path(_I + "check-jira/now/", views.check_jira_now, name="check_jira_now"),
     path(_I + "updates/", views.updates_page, name="updates"),
     path(
         _I + "updates/approve-all/",

@@ -36,7 +36,7 @@ from records.selectors import record_get
 
 from . import selectors
 from .forms import LinkExistingForm, SyncLogFilterForm, apply_application_error
-from .models import ImportCandidate, OutboxEntry, SyncLogEntry
+from .models import ImportCandidate, JiraCheck, OutboxEntry, SyncLogEntry
 from .services.imports import (
     import_candidate_accept,
     import_candidate_reject,
@@ -53,6 +53,7 @@ from .services.outbound import (
     record_send_to_jira,
 )
 from .services.preview import integration_send_all_preview, plan_page, record_send_preview
+from .services.reconcile import check_every_minutes, jira_check_request
 from .services.retry import sync_log_entry_retry
 
 VIEWER_REFUSAL = (
@@ -325,6 +326,7 @@ def sync_log_page(request: HttpRequest, integration_id: int) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = _integration_context(integration, membership, "log")
+    context.update(_check_context(integration))
     context.update(
         {
             "form": form if form.is_bound else SyncLogFilterForm(),
@@ -362,6 +364,50 @@ def sync_log_retry(request: HttpRequest, integration_id: int, entry_id: int) -> 
         context = _integration_context(integration, membership, "log")
         context["row"] = _log_row(entry, notice=notice, error=error)
         return render(request, "sync/partials/log_row.html", context)
+    url = reverse("sync:sync_log", args=[integration.pk])
+    return _back_to(request, url, error or notice, messages.ERROR if error else messages.SUCCESS)
+
+
+# --- Check Jira ----------------------------------------------------------------------------------
+
+
+def _check_context(integration: Integration, **extra) -> dict:
+    check = JiraCheck.objects.filter(integration=integration).first()
+    return {
+        "jira_check": check,
+        "check_busy": bool(check and (check.running_since or check.requested_at)),
+        "check_every": check_every_minutes(),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def check_jira_card(request: HttpRequest, integration_id: int) -> HttpResponse:
+    """The Check Jira card alone (htmx polls it while a check runs)."""
+    integration, membership = _integration_for(request, integration_id)
+    context = _integration_context(integration, membership, "log")
+    context.update(_check_context(integration))
+    return render(request, "sync/partials/check_jira_card.html", context)
+
+
+@login_required
+@require_POST
+def check_jira_now(request: HttpRequest, integration_id: int) -> HttpResponse:
+    """Check Jira now: a full check, run by a worker; the card shows it running, then its
+    result."""
+    integration, membership = _integration_for(request, integration_id)
+    _require_act(membership)
+    try:
+        jira_check_request(integration=integration, full=True)
+    except ApplicationError as exc:
+        notice, error = "", exc.message
+    else:
+        notice, error = "Check Jira started: it runs in the background.", ""
+    if request.htmx:
+        context = _integration_context(integration, membership, "log")
+        context.update(_check_context(integration, notice=notice, error=error))
+        return render(request, "sync/partials/check_jira_card.html", context)
     url = reverse("sync:sync_log", args=[integration.pk])
     return _back_to(request, url, error or notice, messages.ERROR if error else messages.SUCCESS)
 

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.api import ServiceSerializer
 
-from ..models import BulkSendJob, ImportCandidate, OutboxEntry, SyncLogEntry
+from ..models import BulkSendJob, ImportCandidate, JiraCheck, OutboxEntry, SyncLogEntry
 from ..selectors import retryable_target
 from ..services.linking import OVERWRITE_CHOICES
 
@@ -153,7 +153,42 @@ class BulkSendJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class JiraCheckSerializer(serializers.ModelSerializer):
+    running = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JiraCheck
+        fields = [
+            "integration",
+            "running",
+            "requested_at",
+            "running_since",
+            "watermark",
+            "last_full_at",
+            "last_started_at",
+            "last_finished_at",
+            "last_full",
+            "last_result",
+            "last_summary",
+            "last_checked",
+            "last_drifted",
+            "last_jira_calls",
+        ]
+        read_only_fields = fields
+
+    def get_running(self, obj: JiraCheck) -> bool:
+        return obj.running_since is not None
+
+
 # -- inputs ------------------------------------------------------------------------------------
+
+
+class CheckJiraInSerializer(serializers.Serializer):
+    full = serializers.BooleanField(
+        default=True,
+        help_text="A full check (the default) reads every issue of the project and also finds "
+        "issues deleted in Jira; false reads only those updated since the last check.",
+    )
 
 
 class SendToJiraInSerializer(ServiceSerializer):

@@ -58,6 +58,7 @@ urlpatterns = [
         views.UpdateDiscardView.as_view(),
         name="update-discard",
     ),
+    path(_I + "check-jira/", views.CheckJiraView.as_view(), name="integration-check-jira"),
     path(_I + "send-all/", views.SendAllView.as_view(), name="integration-send-all"),
     # The webhook registered in Jira by the product (integrations' webhook/ gives URL + secret).
     path(_I + "jira-webhook/", views.JiraWebhookView.as_view(), name="integration-jira-webhook"),

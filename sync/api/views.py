@@ -29,7 +29,7 @@ from records.models import Record
 from records.selectors import record_get
 
 from .. import selectors
-from ..models import ImportCandidate, OutboxEntry, SyncLogEntry
+from ..models import ImportCandidate, JiraCheck, OutboxEntry, SyncLogEntry
 from ..services.bulk import bulk_send_start
 from ..services.imports import (
     import_candidate_accept,
@@ -46,6 +46,7 @@ from ..services.outbound import (
     record_send_to_jira,
 )
 from ..services.preview import integration_send_all_preview, plan_page, record_send_preview
+from ..services.reconcile import jira_check_request
 from ..services.retry import sync_log_entry_retry
 from ..services.webhook_registration import (
     webhook_check,
@@ -60,8 +61,10 @@ from .serializers import (
     AcceptAllResultSerializer,
     AcceptResultSerializer,
     BulkSendJobSerializer,
+    CheckJiraInSerializer,
     CountResultSerializer,
     ImportCandidateSerializer,
+    JiraCheckSerializer,
     JiraLinkStatusSerializer,
     LinkJiraIssueInSerializer,
     OutboxEntrySerializer,
@@ -406,6 +409,34 @@ class BulkSendJobView(SyncAPIMixin, APIView):
         if job is None:
             raise NotFound(NOT_FOUND)
         return Response(BulkSendJobSerializer(job).data)
+
+
+# -- Check Jira ----------------------------------------------------------------------------------
+
+
+class CheckJiraView(SyncAPIMixin, APIView):
+    @extend_schema(
+        responses=JiraCheckSerializer,
+        summary="The last Check Jira pass: when, what it found (last_summary), and whether one "
+        "is running or requested.",
+    )
+    def get(self, request, pk):
+        integration = self.integration()
+        check = JiraCheck.objects.filter(integration=integration).first()
+        return Response(JiraCheckSerializer(check or JiraCheck(integration=integration)).data)
+
+    @extend_schema(
+        request=CheckJiraInSerializer,
+        responses={202: JiraCheckSerializer},
+        summary="Check Jira now: compare the linked records with Jira and apply what its "
+        "webhooks missed (a worker runs it; follow it with GET on this URL).",
+    )
+    def post(self, request, pk):
+        integration = self.integration()
+        self.require_act(integration.account_id)
+        data = self.input(CheckJiraInSerializer)
+        check = jira_check_request(integration=integration, full=data["full"])
+        return Response(JiraCheckSerializer(check).data, status=status.HTTP_202_ACCEPTED)
 
 
 # -- a record's Jira side -----------------------------------------------------------------------

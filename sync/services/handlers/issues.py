@@ -210,6 +210,30 @@ def _project_moved(ctx: Context, fields: dict, key: str, record: Record) -> None
         )
 
 
+def issue_proposal(
+    integration, mapping: RecordMapping, record: Record, fields: dict, *, who: str
+) -> tuple[dict[str, Any], list[str]]:
+    """The values here Jira's issue ``fields`` stand for (field -> value), and warnings.
+
+    What Jira holds now is compared with the synced snapshot (``snapshot.decide_inbound``);
+    a field the payload does not carry says nothing. Used by the handler and by Check Jira
+    (sync.services.reconcile), so both see an issue the same way."""
+    present = {fm.jira_field_id for fm in mapping.field_mappings.all()} & set(fields)
+    if "timeoriginalestimate" in fields:
+        present.add("timetracking")
+    result = jira_to_record_changes(
+        fields,
+        mapping.field_mappings.all(),
+        workspace=record.workspace,
+        changed_field_ids=present,
+        record=record,
+    )
+    parents = resolve_parents(
+        integration, mapping, fields, changed=set(fields), who=who, record=record
+    )
+    return {**result.changes, **parents.changes}, result.warnings + parents.warnings
+
+
 def handle_issue_updated(ctx: Context) -> None:
     issue = _issue(ctx)
     link = issue_link_for(ctx.integration, issue.get("id"), lock=True)
@@ -229,30 +253,16 @@ def handle_issue_updated(ctx: Context) -> None:
         )
     fields = issue_fields(issue)
     changelog = ctx.body.get("changelog")
-    # What Jira holds now (``fields``) is compared with the synced snapshot; the changelog
-    # only names what this delivery was about, for a payload without the field.
-    present = {fm.jira_field_id for fm in mapping.field_mappings.all()} & set(fields)
-    if "timeoriginalestimate" in fields:
-        present.add("timetracking")
-    result = jira_to_record_changes(
-        fields,
-        mapping.field_mappings.all(),
-        workspace=record.workspace,
-        changed_field_ids=present,
-        record=record,
-    )
-    parents = resolve_parents(
-        ctx.integration, mapping, fields, changed=set(fields), who=key, record=record
-    )
+    proposed, warnings = issue_proposal(ctx.integration, mapping, record, fields, who=key)
     apply_from_jira(
         ctx,
         named=_named_by_changelog(ctx, mapping, record, fields, changelog),
         link=link,
         record=record,
         mapping=mapping,
-        proposed={**result.changes, **parents.changes},
+        proposed=proposed,
         jira_fields=fields,
-        warnings=result.warnings + parents.warnings,
+        warnings=warnings,
         key=key,
         source=f"from {key}",
         jira_texts=_jira_texts(fields, changelog),

@@ -39,10 +39,32 @@ def _name(version: dict) -> str:
 
 
 def _release_mapping(ctx: Context) -> RecordMapping | None:
-    mapping = record_mapping_for_kind(ctx.integration, RecordKind.RELEASE)
+    return release_mapping(ctx.integration)
+
+
+def release_mapping(integration) -> RecordMapping | None:
+    """The release row, when releases are mapped to Jira versions."""
+    mapping = record_mapping_for_kind(integration, RecordKind.RELEASE)
     if mapping is None or mapping.target != RecordMapping.Target.VERSION:
         return None
     return mapping
+
+
+def version_proposal(mapping: RecordMapping, record: Record, version: dict):
+    """The release values a Jira version stands for (``.changes``, ``.warnings``); used by
+    the handler and by Check Jira (sync.services.reconcile).
+
+    A key Jira left out says nothing about that attribute: ours stays. Only a key present
+    with null or "" clears (a payload trimmed by a proxy or an older Jira must not wipe
+    a release's dates and description)."""
+    present = {field_id for field_id in VERSION_FIELD_IDS if field_id in version}
+    return jira_to_record_changes(
+        dict(version),
+        mapping.field_mappings.all(),
+        workspace=record.workspace,
+        changed_field_ids=present,
+        record=record,
+    )
 
 
 def handle_version_changed(ctx: Context) -> None:
@@ -65,18 +87,8 @@ def handle_version_changed(ctx: Context) -> None:
             f"ignored: releases are no longer mapped to Jira versions, so changes to version "
             f"'{_name(version)}' are not applied to {record.reference}."
         )
-    # A key Jira left out says nothing about that attribute: ours stays. Only a key present
-    # with null or "" clears (a payload trimmed by a proxy or an older Jira must not wipe
-    # a release's dates and description).
     values = dict(version)
-    present = {field_id for field_id in VERSION_FIELD_IDS if field_id in version}
-    result = jira_to_record_changes(
-        values,
-        mapping.field_mappings.all(),
-        workspace=record.workspace,
-        changed_field_ids=present,
-        record=record,
-    )
+    result = version_proposal(mapping, record, values)
     jira_texts = {
         "name": _name(version),
         "released": "released" if values.get("released") else "not released",
