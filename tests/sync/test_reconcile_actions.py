@@ -71,7 +71,7 @@ def test_a_check_of_a_disabled_integration_is_refused_with_what_to_do(owner, wor
 
 
 @pytest.mark.django_db
-def test_the_schema_documents_check_jira(owner):
+def test_the_schema_documents_check_jira(owner, account):  # a key needs an account
     paths = bearer_client(owner).get("/api/schema/", {"format": "json"}).json()["paths"]
     operations = paths["/api/v1/integrations/{id}/check-jira/"]
     assert set(operations) >= {"get", "post"}
