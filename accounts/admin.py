@@ -19,6 +19,7 @@ class AccountAdmin(AccountScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(AccountScopedAdmin):
+    users_must_be_members = False  # this row is what makes its user a member
     list_display = ("user", "account", "role", "created_at")
     list_filter = ("role",)
     raw_id_fields = ("user",)
@@ -38,11 +39,14 @@ class WorkspaceAdmin(AccountScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are shown by name and prefix only; the hash is not even displayed."""
+    """Keys are shown by name and prefix only; the hash is not even displayed. A staff user
+    sees only their own keys, and a key's user cannot be changed (that would hand it to
+    someone else)."""
 
+    scoped_to_own_user = True  # see accounts.admin_scoping.restrict_unscoped_admins
     list_display = ("name", "prefix", "user", "created_at", "last_used_at", "revoked_at")
     exclude = ("key_hash",)
-    readonly_fields = ("prefix", "created_at", "last_used_at")
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at")
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +23,27 @@ from .services import api_key_create, api_key_revoke
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None):
+    """django-axes' answer to a sign-in while the username or client address is locked out:
+    the login page, 429, saying when to try again."""
+    cool_off: timedelta = settings.AXES_COOLOFF_TIME
+    minutes = max(1, math.ceil(cool_off.total_seconds() / 60))
+    # Unbound: validating the posted form would try the password again.
+    form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")})
+    lockout = (
+        f"Too many failed sign-ins for this username or from your network. Sign-in is "
+        f"locked: try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    )
+    response = render(
+        request,
+        "registration/login.html",
+        {"form": form, "lockout": lockout, "next": request.POST.get("next", "")},
+        status=429,
+    )
+    response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -32,11 +32,13 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=5000)
     parser.add_argument("--releases", type=int, default=20)
     parser.add_argument("--epics", type=int, default=50)
+    parser.add_argument("--links", type=int, default=500, help="record links between features")
+    parser.add_argument("--database", default="mappings_bench_sync_send")
     args = parser.parse_args()
 
-    use_bench_database("mappings_bench_sync_send")
+    use_bench_database(args.database)
     from jira_emulator import JiraEmulator
-    from records.services import record_create
+    from records.services import record_create, record_link_create
     from sync.models import BulkSendJob, JiraLink
     from sync.services.bulk import bulk_send_run, bulk_send_start
     from tests.factories import make_account, make_user, make_workspace
@@ -60,14 +62,19 @@ def main() -> None:
             )
             for i in range(args.epics)
         ]
+        features = []
         for i in range(args.features):
-            record_create(
-                workspace=workspace,
-                kind="feature",
-                name=f"Feature {i}",
-                release=releases[i % len(releases)],
-                epic=epics[i % len(epics)],
+            features.append(
+                record_create(
+                    workspace=workspace,
+                    kind="feature",
+                    name=f"Feature {i}",
+                    release=releases[i % len(releases)],
+                    epic=epics[i % len(epics)],
+                )
             )
+        for i in range(min(args.links, max(args.features - 1, 0))):
+            record_link_create(source=features[i], target=features[i + 1], link_type="blocks")
         setup_seconds = time.perf_counter() - started
         # Enabled after the records exist, as in the wizard: send all is what sends them.
         integration = make_enabled_integration(workspace, emulator)
@@ -83,6 +90,14 @@ def main() -> None:
     finally:
         emulator.stop()
 
+    # Issue links are sent last, once both ends exist: the calls from the first
+    # POST /issueLink on are the links' (each is a POST and the GET that reads the new link's
+    # id back), counted apart from the record floor below.
+    first_link = next(
+        (i for i, (m, p, *_) in enumerate(log) if operation(m, p) == "POST /issueLink"), len(log)
+    )
+    link_ops = Counter(operation(method, path) for method, path, *_ in log[first_link:])
+    log = log[:first_link]
     by_op = Counter(operation(method, path) for method, path, *_ in log)
     issues = args.epics + args.features
     records = issues + args.releases
@@ -103,6 +118,14 @@ def main() -> None:
     for op in sorted(set(by_op) | set(floor)):
         print(f"| `{op}` | {by_op.get(op, 0):,} | {floor.get(op, 0):,} |")
     print(f"| **total** | **{len(log):,}** | **{floor_total:,}** |")
+    print()
+    print(f"Issue links, counted apart ({args.links:,} record links, floor: one POST each):")
+    print()
+    print("| Jira operation | calls |")
+    print("|---|---|")
+    for op in sorted(link_ops):
+        print(f"| `{op}` | {link_ops[op]:,} |")
+    print(f"| **total** | **{sum(link_ops.values()):,}** |")
     print()
     print("| per record | measured | floor |")
     print("|---|---|---|")

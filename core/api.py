@@ -37,6 +37,7 @@ _ERROR_DESCRIPTIONS = {
     401: "No credentials, or an API key that is malformed, unknown or revoked.",
     403: "Your role does not allow this (viewers are read-only), or the CSRF check failed.",
     404: "Not found: it does not exist, or it is not in your account.",
+    429: "Too many failed API-key attempts from your address: wait `Retry-After` seconds.",
 }
 
 
@@ -45,7 +46,7 @@ class ApiAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = [401, 403]
+        codes = [401, 403, 429]
         if re.search(r"{\w+}", self.path):
             codes.append(404)
         if self.method in ("POST", "PUT", "PATCH") or (

@@ -98,6 +98,16 @@ class Integration(models.Model):
     require_approval = models.BooleanField(
         default=False, help_text="Hold outgoing changes in Integration updates for approval."
     )
+
+    class ConflictPolicy(models.TextChoices):
+        JIRA_WINS = "jira", "Jira's value wins"
+        HERE_WINS = "here", "This side's value wins"
+
+    # A field mapped both ways and changed on both sides since the last sync (see
+    # sync.services.snapshot): which value stays. Either way the sync log shows both.
+    conflict_policy = models.CharField(
+        max_length=10, choices=ConflictPolicy.choices, default=ConflictPolicy.JIRA_WINS
+    )
     overridden_parts = models.JSONField(default=list, blank=True)
 
     created_by = models.ForeignKey(

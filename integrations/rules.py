@@ -9,7 +9,7 @@ judge a pairing without the configuration at hand.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from records.kinds import RecordKind, is_parent_child, kind_label, kind_plural, parent_kinds_of
@@ -367,6 +367,19 @@ def linked_to_problems(rows: Sequence[Row], deployment: str = CLOUD) -> list[Pro
     return problems
 
 
+def parent_setting_entry(entries: Iterable, parent_of: Callable[[str], object | None]):
+    """THE one-parent rule (Jira gives an issue one parent; several Linked-to entries may set
+    it): of a row's parent-setting entries in order, the first whose parent is set on the
+    record decides Jira's parent; with none set, the first (whose clearing clears Jira's).
+    Returns (that entry or None, the other entries whose parent is set, which Jira cannot
+    also hold). The sender and the inbound side both ask here."""
+    setters = [e for e in entries if e.jira_field in PARENT_SETTING_FIELDS]
+    with_parent = [e for e in setters if parent_of(e.parent_kind) is not None]
+    if with_parent:
+        return with_parent[0], with_parent[1:]
+    return (setters[0] if setters else None), []
+
+
 def effective_parent_link(row: Row) -> Link | None:
     """The entry that sets the Jira parent: the first parent-setting one."""
     for link in row.linked_to:
@@ -575,3 +588,46 @@ def relationship_incoming(
         ):
             return pair
     return None
+
+
+# --------------------------------------------------------------------------- relationships
+
+
+@dataclass(frozen=True)
+class RecommendedRelationship:
+    """One recommended record link mapping: ``link_type`` here <-> a Jira link type, read
+    outward (this record is the Jira link's source) or inward."""
+
+    link_type: str
+    jira_link_type_id: str
+    jira_direction: str  # "outward" / "inward"
+
+
+# Each link type here, and the Jira link types that carry it, best first: Jira's defaults
+# (Relates, Blocks, Duplicate, Cloners). "Depends on" is Blocks read the other way (A depends
+# on B: B blocks A); what Jira has no type for travels as Relates.
+_RELATIONSHIP_PREFERENCES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("relates_to", (("relates", "outward"),)),
+    ("blocks", (("blocks", "outward"), ("relates", "outward"))),
+    ("depends_on", (("blocks", "inward"), ("relates", "outward"))),
+    ("duplicates", (("duplicate", "outward"), ("cloners", "outward"), ("relates", "outward"))),
+    ("impacts", (("relates", "outward"),)),
+    ("contains", (("relates", "outward"),)),
+)
+
+
+def recommended_relationships(link_types: Iterable[dict]) -> list[RecommendedRelationship]:
+    """Every link type here mapped to one of the project's real Jira link types (matched by
+    name), so no record link is left out; none when the project has none of them."""
+    by_name = {
+        str(t.get("name") or "").strip().casefold(): str(t.get("id"))
+        for t in link_types or ()
+        if isinstance(t, dict) and t.get("id")
+    }
+    result = []
+    for link_type, preferences in _RELATIONSHIP_PREFERENCES:
+        for name, direction in preferences:
+            if name in by_name:
+                result.append(RecommendedRelationship(link_type, by_name[name], direction))
+                break
+    return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -199,6 +200,96 @@ def default_status_value_map(kind: str, jira_statuses: Iterable[Any]) -> list[tu
 
 def _first_status(kind: str, category: str) -> Status | None:
     return next((s for s in statuses_for(kind) if s.category == category), None)
+
+
+# Resolutions that close an issue without doing it (Jira's defaults and common additions):
+# a done status with one of these is not Shipped / Completed / Released.
+UNSUCCESSFUL_RESOLUTIONS = frozenset(
+    {
+        "won't do",
+        "won't fix",
+        "wont do",
+        "wont fix",
+        "declined",
+        "duplicate",
+        "cannot reproduce",
+        "incomplete",
+        "rejected",
+        "obsolete",
+        "not a bug",
+        "abandoned",
+    }
+)
+# The done status of each kind that means "closed without doing it".
+_UNSUCCESSFUL_DONE_KEYS = ("will_not_implement", "cancelled")
+
+
+def is_unsuccessful_resolution(resolution: Any) -> bool:
+    _, name = _jira_id_and_name(resolution)
+    return name.strip().casefold().replace("\u2019", "'") in UNSUCCESSFUL_RESOLUTIONS
+
+
+def _unsuccessful_done_status(kind: str) -> Status | None:
+    return next((s for s in statuses_for(kind) if s.key in _UNSUCCESSFUL_DONE_KEYS), None)
+
+
+def _status_category_of(kind: str, key: str) -> str | None:
+    return next((s.category for s in statuses_for(kind) if s.key == key), None)
+
+
+def jira_status_key(status: Any, resolution: Any = None) -> str | None:
+    """A Jira status (and resolution) as the synced snapshot compares it: the status name,
+    with the resolution when it says the issue was closed without being done."""
+    status_id, name = _jira_id_and_name(status)
+    name = (name or status_id).strip().casefold()
+    if not name:
+        return None
+    if _status_category(status) == "done" and is_unsuccessful_resolution(resolution):
+        return f"{name}|{_jira_id_and_name(resolution)[1].strip().casefold()}"
+    return name
+
+
+def canonical_rich_text(value: Any, *, is_version: bool = False) -> str:
+    """Rich text in one comparable form, whichever way it came (our HTML, ADF, wiki): the
+    ADF document our HTML becomes (``<i>`` and ``<em>`` are one thing), or for a version's
+    description, which Jira keeps as plain text, that plain text."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        value = _richtext_from_jira(value, is_version=False)
+    if not isinstance(value, str):
+        return ""
+    if is_version:
+        return re.sub(r"\s+", " ", _html_to_plain_text(value)).strip()
+    doc = _richtext().html_to_adf(value)
+    if not doc.get("content"):
+        return ""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def jira_value_round_trip(
+    field_mapping: FieldMapping, record: Record, *, api_version: ApiVersion = 3
+) -> Any:
+    """Our value as Jira hands it back after a send: converted for Jira, then read back (a
+    version's released flag as is; rich text as HTML again)."""
+    spec = _local_field(field_mapping, record.kind)
+    if spec.value_kind == ValueKind.STATUS and _is_version_mapping(field_mapping):
+        return _released_to_jira(field_mapping, record)
+    if spec.value_kind == ValueKind.RICH_TEXT:
+        is_version = _is_version_mapping(field_mapping)
+        sent = _to_jira_value(
+            field_mapping,
+            record,
+            api_version=api_version,
+            user_resolver=lambda _q: None,
+            time_tracking=DEFAULT_TIME_TRACKING,
+            warnings=[],
+        )
+        if not is_version and api_version == 3 and sent is not None:
+            # Webhooks carry wiki text even from Cloud: read it back the way it arrives.
+            sent = _richtext().adf_to_wiki(sent)
+        return _richtext_from_jira(sent, is_version=is_version)
+    raise ValueError(f"No round trip for {spec.label}.")
 
 
 def _status_category(jira_status: Any) -> str | None:
@@ -519,13 +610,26 @@ def _richtext_from_jira(value: Any, *, is_version: bool) -> str:
 
 
 def _status_from_jira(
-    field_mapping: FieldMapping, value: Any, kind: str, warnings: list[str]
+    field_mapping: FieldMapping,
+    value: Any,
+    kind: str,
+    warnings: list[str],
+    resolution: Any = None,
 ) -> str:
     if value is None or (isinstance(value, str | Mapping) and not value):
         raise _Skip("Jira sent no status; kept ours.")
-    mapped = value_map_from_jira(field_mapping, value)
     _, jira_name = _jira_id_and_name(value)
     shown = jira_name or _describe(value)
+    if _status_category(value) == "done" and is_unsuccessful_resolution(resolution):
+        # Done in Jira, but not done the way Shipped means: Won't Do, Declined, Duplicate...
+        # A value pair naming the resolution decides first, else the kind's "not done" end.
+        by_resolution = value_map_from_jira(field_mapping, resolution)
+        if by_resolution is not None and _status_category_of(kind, by_resolution) == "done":
+            return by_resolution
+        unsuccessful = _unsuccessful_done_status(kind)
+        if unsuccessful is not None:
+            return unsuccessful.key
+    mapped = value_map_from_jira(field_mapping, value)
     if mapped is not None:
         if is_valid_status(kind, mapped):
             return mapped
@@ -716,7 +820,9 @@ def _from_jira_value(
     if value_kind == ValueKind.STATUS:
         if is_version:
             return _released_from_jira(field_mapping, value, kind, record)
-        return _status_from_jira(field_mapping, value, kind, warnings)
+        return _status_from_jira(
+            field_mapping, value, kind, warnings, resolution=fields.get("resolution")
+        )
     if value_kind == ValueKind.USER:
         return _user_from_jira(value, workspace)
     if value_kind == ValueKind.TAGS:

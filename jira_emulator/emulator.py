@@ -7,6 +7,7 @@ in a background thread and wires the store's events to the webhook sender.
 from __future__ import annotations
 
 import os
+import random
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -35,9 +36,9 @@ class JiraEmulator:
         self.port = port
         self.seed_demo = seed_demo
         self.state = Store()
-        self.faults = Faults()
+        self.faults = Faults(self.state.search_index)
         self.app = JiraApp(self.state, self.faults)
-        self.sender = WebhookSender()
+        self.sender = WebhookSender(self.faults)
         self.state.dispatch = self.sender.enqueue
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -129,8 +130,31 @@ class JiraEmulator:
         self.sender.timeout = seconds
 
     def wait_for_webhooks(self, timeout: float = 5.0) -> bool:
-        """Block until the outgoing queue (retries included) is drained."""
+        """Block until the outgoing queue (retries included) is drained.
+
+        Deliveries held by ``faults.hold_webhooks`` do not count: release them first.
+        """
         return self.sender.wait(timeout)
+
+    @property
+    def held_webhooks(self) -> int:
+        """How many deliveries ``faults.hold_webhooks`` is holding back."""
+        return self.sender.held
+
+    def release_webhooks(self, rng: random.Random | None = None, reverse: bool = False) -> int:
+        """Send the held deliveries now: as queued, reversed, or shuffled by ``rng``.
+
+        Returns how many were released. ``faults.hold_webhooks`` stays as it is.
+        """
+
+        def order(jobs: list[Any]) -> list[Any]:
+            if rng is not None:
+                rng.shuffle(jobs)
+            elif reverse:
+                jobs.reverse()
+            return jobs
+
+        return self.sender.release(order)
 
     # -- setup -----------------------------------------------------------------------
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import fnmatch
 import hashlib
 import json
+import re
 import socket
 import threading
 import time
@@ -29,12 +31,15 @@ from werkzeug.wrappers import Request, Response
 from . import jql
 from .browse import browse
 from .render import Renderer, select_fields
+from .search_index import SearchIndex
 from .store import STATUS_BY_ID, TRANSITIONS, JiraError, Store, User
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 LogEntry = tuple[str, str, dict[str, str], Any, int]
+
+_API_PREFIX = re.compile(r"^/rest/api/[23]")
 
 # -- faults ----------------------------------------------------------------------
 
@@ -44,15 +49,45 @@ class Fault:
     status: int | None = None
     retry_after: float | None = None
     drop_connection: bool = False
+    # Apply the request, then drop the connection: the write happened, the answer is lost.
+    lose_answer: bool = False
+    # Which requests the fault waits for (None: any): an HTTP method, and an fnmatch
+    # pattern on the path after ``/rest/api/{2,3}`` ("/issue", "/issue/*", "/search/jql").
+    method: str | None = None
+    path: str | None = None
+    # Called once the lost-answer write is applied, before the connection drops: a test's
+    # way to kill the worker that sent it ("the worker died while Jira applied the write").
+    then: Callable[[], None] | None = None
+
+    def applies_to(self, req: Request) -> bool:
+        if self.method is not None and req.method != self.method.upper():
+            return False
+        if self.path is None:
+            return True
+        path = _API_PREFIX.sub("", req.path, count=1)
+        return fnmatch.fnmatchcase(path, self.path)
+
+
+@dataclass
+class WebhookFault:
+    # Deliver the event twice, both with the same X-Atlassian-Webhook-Identifier.
+    duplicate: bool = False
+    # Hold the delivery back this long, so deliveries queued after it overtake it.
+    delay: float = 0.0
 
 
 class Faults:
-    """Switches that make the next API answers slow or failing."""
+    """Switches that make the next API answers slow or failing, JQL search lag
+    behind writes, and webhook deliveries come twice or out of order."""
 
-    def __init__(self) -> None:
+    def __init__(self, search_index: SearchIndex | None = None) -> None:
         self.latency_seconds: float = 0.0
         self._queue: deque[Fault] = deque()
+        self._webhook_queue: deque[WebhookFault] = deque()
         self._lock = threading.Lock()
+        self._search_index = search_index
+        # While True, webhook deliveries wait until ``JiraEmulator.release_webhooks``.
+        self.hold_webhooks: bool = False
 
     def queue(
         self,
@@ -60,21 +95,69 @@ class Faults:
         retry_after: float | None = None,
         count: int = 1,
         drop_connection: bool = False,
+        *,
+        lose_answer: bool = False,
+        method: str | None = None,
+        path: str | None = None,
+        then: Callable[[], None] | None = None,
     ) -> None:
-        if status is None and not drop_connection:
-            raise ValueError("give a status or drop_connection=True")
+        """Fail the next ``count`` API requests (those matching ``method``/``path``).
+
+        ``status`` answers with that status (``retry_after`` adds ``Retry-After``);
+        ``drop_connection`` closes the connection before the request is applied;
+        ``lose_answer`` applies the request and then closes the connection unanswered,
+        after calling ``then()`` if given.
+        """
+        if sum([status is not None, drop_connection, lose_answer]) != 1:
+            raise ValueError("give exactly one of a status, drop_connection=True, lose_answer=True")
+        if then is not None and not lose_answer:
+            raise ValueError("then= is called after a lost answer's write: use lose_answer=True")
         with self._lock:
             for _ in range(count):
-                self._queue.append(Fault(status, retry_after, drop_connection))
+                self._queue.append(
+                    Fault(status, retry_after, drop_connection, lose_answer, method, path, then)
+                )
 
-    def take(self) -> Fault | None:
+    def take(self, req: Request | None = None) -> Fault | None:
+        """The first queued fault that applies to ``req`` (any fault without a request)."""
         with self._lock:
-            return self._queue.popleft() if self._queue else None
+            for fault in self._queue:
+                if req is None or fault.applies_to(req):
+                    self._queue.remove(fault)
+                    return fault
+            return None
+
+    def queue_webhook(self, duplicate: bool = False, delay: float = 0.0, count: int = 1) -> None:
+        """Apply to the next ``count`` webhook deliveries: send each twice, or late."""
+        if not duplicate and delay <= 0:
+            raise ValueError("give duplicate=True or a delay in seconds")
+        with self._lock:
+            for _ in range(count):
+                self._webhook_queue.append(WebhookFault(duplicate, delay))
+
+    def take_webhook(self) -> WebhookFault | None:
+        with self._lock:
+            return self._webhook_queue.popleft() if self._webhook_queue else None
+
+    @property
+    def search_lag_seconds(self) -> float:
+        """Issues created or changed this recently are missing or stale in JQL search."""
+        return self._search_index.lag_seconds if self._search_index else 0.0
+
+    @search_lag_seconds.setter
+    def search_lag_seconds(self, seconds: float) -> None:
+        if self._search_index is None:
+            raise RuntimeError("these faults are not bound to a store's search index")
+        self._search_index.lag_seconds = seconds
 
     def clear(self) -> None:
         with self._lock:
             self.latency_seconds = 0.0
             self._queue.clear()
+            self._webhook_queue.clear()
+            self.hold_webhooks = False
+        if self._search_index is not None:
+            self._search_index.lag_seconds = 0
 
     @property
     def pending(self) -> int:
@@ -220,6 +303,7 @@ class JiraApp:
                 return page
         is_api = req.path.startswith("/rest/api/")
         status = 500
+        logged = False
         # Read the body first: a dropped-connection fault shuts the socket, after which the
         # body could no longer be read for the request log.
         req.get_data()
@@ -227,37 +311,45 @@ class JiraApp:
             if is_api:
                 if self.faults.latency_seconds:
                     time.sleep(self.faults.latency_seconds)
-                fault = self.faults.take()
-                if fault is not None:
+                fault = self.faults.take(req)
+                if fault is not None and fault.drop_connection:
+                    # Logged before the drop: the client may look as soon as it sees it.
+                    self._log(req, 0)
+                    logged = True
+                    return self._drop_connection(req)
+                if fault is not None and not fault.lose_answer:
                     resp = self._fault_response(req, fault)
-                    status = resp.status_code if not fault.drop_connection else 0
+                    status = resp.status_code
                     return resp
+            else:
+                fault = None
             resp = self._dispatch(req)
+            # The log keeps the status of what was applied, even when the answer is lost.
             status = resp.status_code
             if req.method not in ("GET", "HEAD") and self.after_write is not None:
                 self.after_write()  # the sandbox saves its state (jira_emulator.persist)
+            if fault is not None:
+                self._log(req, status)
+                logged = True
+                if fault.then is not None:
+                    fault.then()
+                return self._drop_connection(req)
             return resp
         finally:
-            if req.path.startswith("/rest/"):
-                try:
-                    body = json.loads(req.get_data()) if req.get_data() else None
-                except ValueError:
-                    body = req.get_data(as_text=True)
-                with self._log_lock:
-                    self.requests_log.append(
-                        (req.method, req.path, req.args.to_dict(), body, status)
-                    )
+            if not logged:
+                self._log(req, status)
+
+    def _log(self, req: Request, status: int) -> None:
+        if not req.path.startswith("/rest/"):
+            return
+        try:
+            body = json.loads(req.get_data()) if req.get_data() else None
+        except ValueError:
+            body = req.get_data(as_text=True)
+        with self._log_lock:
+            self.requests_log.append((req.method, req.path, req.args.to_dict(), body, status))
 
     def _fault_response(self, req: Request, fault: Fault) -> Response:
-        if fault.drop_connection:
-            # Close the socket without answering: the client sees the
-            # connection reset / remote end closed. Werkzeug then swallows the
-            # write error for the response below.
-            sock = req.environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", status=500)
         status = fault.status or 500
         headers: dict[str, str] = {}
         if fault.retry_after is not None:
@@ -273,6 +365,17 @@ class JiraApp:
         else:
             messages = ["Internal server error"]
         return json_response({"errorMessages": messages, "errors": {}}, status, headers)
+
+    @staticmethod
+    def _drop_connection(req: Request) -> Response:
+        # Close the socket without answering: the client sees the connection
+        # reset / remote end closed. Werkzeug then swallows the write error for
+        # the response returned here.
+        sock = req.environ.get("werkzeug.socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        return Response(b"", status=500)
 
     def _authenticate(self, req: Request) -> User | None:
         header = req.headers.get("Authorization", "")
@@ -693,7 +796,16 @@ class JiraApp:
             max_results = body.get("maxResults", 50)
             fields = body.get("fields") or []
             expand = body.get("expand") or ""
+            # Read-after-write for up to 50 issue ids the caller already knows.
+            reconcile = body.get("reconcileIssues") or []
+            if not isinstance(reconcile, list) or len(reconcile) > 50:
+                return error(400, ["reconcileIssues must be a list of at most 50 issue ids."])
+            try:
+                reconcile = [int(i) for i in reconcile]
+            except (TypeError, ValueError):
+                return error(400, ["reconcileIssues must be a list of at most 50 issue ids."])
         else:
+            reconcile = []
             text = ctx.req.args.get("jql")
             token = ctx.req.args.get("nextPageToken")
             max_results = _int_arg(ctx.req, "maxResults", 50)
@@ -718,7 +830,7 @@ class JiraApp:
         cap = 5000 if id_only else 100
         size = max(1, min(int(max_results or 50), cap))
         try:
-            found = self.store.search(query, ctx.user)
+            found = self.store.search(query, ctx.user, reconcile)
         except jql.JqlError as exc:
             return error(400, [str(exc)])
         page = found[offset : offset + size]

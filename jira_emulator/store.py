@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from . import adf, jql
+from .search_index import SearchIndex
 
 # ---------------------------------------------------------------------------
 # Constants mirroring a company-managed Jira Cloud software project.
@@ -281,6 +282,8 @@ class Store:
         self.base_url = "http://127.0.0.1"
         # Set by the emulator: hands a (webhook, payload) to the sender thread.
         self.dispatch: EmitFn | None = None
+        # What JQL search sees (it can trail the issues; see search_index.py).
+        self.search_index = SearchIndex(self)
         self.clear()
 
     # -- lifecycle ---------------------------------------------------------
@@ -296,6 +299,7 @@ class Store:
             self.webhooks: dict[int, Webhook] = {}
             self._ids = {"project": 10000, "version": 10000, "issue": 10000, "link": 10000}
             self._ids.update({"webhook": 1, "changelog": 100000, "user": 1})
+            self.search_index.forget()
 
     def seed_demo(self) -> None:
         with self.lock:
@@ -534,11 +538,14 @@ class Store:
 
         return resolve
 
-    def search(self, query: jql.Query, user: User | None) -> list[Issue]:
+    def search(
+        self, query: jql.Query, user: User | None, reconcile: Iterable[int] = ()
+    ) -> list[Issue]:
+        """Issues matching ``query`` as the search index has them (``reconcile``: ids read live)."""
         with self.lock:
             found = [
                 i
-                for i in self.issues.values()
+                for i in self.search_index.issues(reconcile)
                 if (user is None or user.browses(self.projects[i.project_id].key))
                 and jql.matches(query, self.jql_resolver(i))
             ]
@@ -1334,6 +1341,8 @@ class Store:
     ) -> None:
         from .render import Renderer  # local import: render depends on store
 
+        # Every issue change passes here; the search index hears of it too.
+        self.search_index.note(issue, deleted=event == "jira:issue_deleted")
         r = Renderer(self, self.base_url, 2)
         payload: dict[str, Any] = {"timestamp": int(time.time() * 1000), "webhookEvent": event}
         if type_name:

@@ -12,10 +12,14 @@ Mirrors Jira Cloud's delivery contract (shared/jira/README.md):
 Jira retries for up to ~30 minutes; the emulator uses a short, configurable
 schedule (``retry_delays``). Pending retries do not block later deliveries, so
 deliveries can arrive out of order, as they do from Jira.
+
+Faults (``Faults.queue_webhook``, ``Faults.hold_webhooks``) make deliveries come
+twice with the same identifier, late, or held and then released in any order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import hmac
@@ -24,12 +28,16 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from .store import Webhook
+
+if TYPE_CHECKING:
+    from .server import Faults
 
 RETRY_STATUSES = {408, 409, 425, 429}
 USER_AGENT = "Atlassian Webhook HTTP Client"
@@ -71,7 +79,9 @@ class _Job:
 
 
 class WebhookSender:
-    def __init__(self) -> None:
+    def __init__(self, faults: Faults | None = None) -> None:
+        self.faults = faults
+        self._held: list[_Job] = []
         self.retry_delays: list[float] = [0.2, 0.5, 1.0]
         self.timeout: float = 5.0
         self.deliveries: list[WebhookDelivery] = []
@@ -104,6 +114,7 @@ class WebhookSender:
     def clear(self) -> None:
         with self._cond:
             self._heap.clear()
+            self._held.clear()
             self.deliveries.clear()
             self._cond.notify_all()
 
@@ -119,9 +130,38 @@ class WebhookSender:
             payload,
             str(uuid.uuid4()),
         )
+        fault = self.faults.take_webhook() if self.faults is not None else None
+        jobs = [job]
+        if fault is not None:
+            job.due += fault.delay
+            if fault.duplicate:
+                # The same delivery again: same identifier, same body, same headers.
+                jobs.append(dataclasses.replace(job, seq=next(self._seq)))
         with self._cond:
-            heapq.heappush(self._heap, job)
+            for one in jobs:
+                if self.faults is not None and self.faults.hold_webhooks:
+                    self._held.append(one)
+                else:
+                    heapq.heappush(self._heap, one)
             self._cond.notify_all()
+
+    @property
+    def held(self) -> int:
+        with self._cond:
+            return len(self._held)
+
+    def release(self, order: Callable[[list[_Job]], list[_Job]] | None = None) -> int:
+        """Send the held deliveries now, in ``order(held)`` (default: as queued)."""
+        with self._cond:
+            jobs = order(list(self._held)) if order else list(self._held)
+            self._held.clear()
+            now = time.monotonic()
+            for job in jobs:
+                job.due = now
+                job.seq = next(self._seq)
+                heapq.heappush(self._heap, job)
+            self._cond.notify_all()
+            return len(jobs)
 
     def wait(self, timeout: float = 5.0) -> bool:
         """Block until nothing is queued or in flight (retries included)."""

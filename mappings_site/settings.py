@@ -5,6 +5,7 @@ SQLite and a file-system Celery broker under ``var/``, so it needs no server at 
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -47,7 +48,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "core",
     "accounts",
     "records",
@@ -65,6 +68,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mappings_site.urls"
@@ -120,6 +126,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a sign-in while its username or client address is locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -146,13 +157,78 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
+# --- Security -------------------------------------------------------------------------------
+# See README.md ("Production: security settings").
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Trust X-Forwarded-Proto only behind a TLS proxy that sets it (and drops the client's).
+    if env_bool("DJANGO_BEHIND_TLS_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Sent on HTTPS answers only; 0 turns it off.
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+    # Usually the proxy redirects to HTTPS; this does it here instead (the load balancer's
+    # plain-HTTP health check excepted).
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# How many proxies in front of the app append to X-Forwarded-For. 0: the client address is
+# REMOTE_ADDR and X-Forwarded-For is ignored (a client could forge it to dodge throttles).
+TRUSTED_PROXY_COUNT = int(os.environ.get("APP_TRUSTED_PROXY_COUNT", "0"))
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username,
+# or from one client address, that username / address is locked out for the cool-off time
+# (renewed by each attempt during it); the login page says when to try again (429).
+AXES_FAILURE_LIMIT = int(os.environ.get("APP_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("APP_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+# A successful sign-in must not wipe the address's failures (or guessers would interleave
+# sign-ins to an account of their own).
+AXES_RESET_ON_SUCCESS = False
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
+# Throttle counters (failed API keys) live in the cache: give several web processes one shared
+# cache (APP_CACHE_URL=redis://...) so they count together; the default is per process.
+CACHE_URL = os.environ.get("APP_CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from this origin
+# only, so injected markup cannot run or load anything. APP_CSP: enforce (the default, in
+# development too; Django's DEBUG error pages are exempt), report-only, or off.
+CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CSP_MODE = os.environ.get("APP_CSP", "enforce").strip().lower()
+if CSP_MODE == "enforce":
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
+elif CSP_MODE == "report-only":
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": CSP_DIRECTIVES}
+elif CSP_MODE == "off":
+    MIDDLEWARE.remove("csp.middleware.CSPMiddleware")
+else:
+    raise ImproperlyConfigured("APP_CSP must be enforce, report-only or off.")
 
 # --- Secrets at rest ------------------------------------------------------------------------
 # Fernet key(s) for Jira credentials; the first encrypts, all decrypt (rotation).
@@ -174,6 +250,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "PAGE_SIZE": 50,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # Failed API-key authentications per client address (accounts.authentication).
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key_failures": os.environ.get("APP_API_KEY_FAILURE_RATE", "20/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roadmap ↔ Jira sync API",
@@ -185,6 +266,12 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from this project's static files (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # The schema and the docs are for signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # One name per choice set, whatever the field is called (kind, record_kind, parent_kind).
     "ENUM_NAME_OVERRIDES": {
@@ -198,6 +285,7 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(os.environ.get("CELERY_FILESYSTEM_DIR", VAR_DIR / "broker"))
+    CELERY_BROKER_TRANSPORT = "core.broker:Transport"  # kombu's, publishing atomically
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -206,6 +294,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
+        # How often an idle worker looks for a new message file (kombu's default, 1 s, was
+        # most of an edit's trip on the embedded default); a directory listing is cheap.
+        "polling_interval": float(os.environ.get("CELERY_FILESYSTEM_POLLING_INTERVAL", "0.05")),
     }
 else:
     # Must exceed the longest countdown/ETA a task is given (see sync retries), or Redis
@@ -266,3 +357,11 @@ LOGGING = {
         "django.server": {"filters": ["redact_webhook_tokens"]},
     },
 }
+
+# Sync: after a create whose answer was lost, search the marker labels again after these
+# pauses (Jira's search index lags behind writes); a create that followed a search has its
+# markers checked for duplicates this many seconds later (sync.services.creates).
+SYNC_MARKER_RESEARCH_DELAYS = tuple(
+    float(s) for s in os.environ.get("SYNC_MARKER_RESEARCH_DELAYS", "1,3,6").split(",") if s
+)
+SYNC_MARKER_CHECK_DELAY = float(os.environ.get("SYNC_MARKER_CHECK_DELAY", "600"))

@@ -7,7 +7,7 @@ import os
 import uuid
 
 from .settings import *  # noqa: F403
-from .settings import CELERY_BROKER_URL, VAR_DIR
+from .settings import CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_BROKER_URL, VAR_DIR
 
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE") or f"test-{uuid.uuid4().hex[:12]}"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -15,6 +15,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # the transport's own (polling); the run's folders
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),

@@ -15,6 +15,11 @@ class RecordAdmin(AccountScopedAdmin):
     readonly_fields = ("reference", "number", "next_requirement_number", "created_at", "updated_at")
     list_select_related = ("workspace",)
 
+    def has_add_permission(self, request) -> bool:
+        # A record's reference number is allocated by records.services.record_create, under
+        # the workspace's lock: records are added in the app (or the API), not here.
+        return False
+
 
 @admin.register(RecordLink)
 class RecordLinkAdmin(AccountScopedAdmin):

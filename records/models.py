@@ -111,8 +111,11 @@ class Record(models.Model):
         indexes = [
             models.Index(fields=["workspace", "kind", "number"], name="record_ws_kind_num"),
             models.Index(fields=["workspace", "kind", "status"], name="record_ws_kind_status"),
-            # The workspace page: a release's features in number order.
-            models.Index(fields=["release", "kind", "number"], name="record_rel_kind_num"),
+            # The workspace page: a release's features in number order, and (with the epic
+            # carried along, PostgreSQL) its counts per epic from the index alone.
+            models.Index(
+                fields=["release", "kind", "number"], include=["epic"], name="record_rel_kind_num"
+            ),
         ]
 
     def __str__(self) -> str:

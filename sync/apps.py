@@ -31,6 +31,8 @@ class SyncConfig(AppConfig):
 
         # The Enable step's first section: the Jira webhook, registered from the page.
         enable_panel_add("sync/partials/webhook_section.html", _webhook_panel_context)
+        # Then a way to see what Enable with Send all (or Send all) would do, before it does.
+        enable_panel_add("sync/partials/preview_enable_panel.html", _preview_panel_context)
 
         sync_register(
             SyncContributions(
@@ -50,3 +52,13 @@ def _webhook_panel_context(request, integration) -> dict:
     from .views import webhook_panel_context
 
     return webhook_panel_context(request, integration)
+
+
+def _preview_panel_context(request, integration) -> dict:
+    from accounts import policy
+
+    role = policy.role_in_account(user=request.user, account_id=integration.account_id)
+    return {
+        "integration": integration,
+        "can_admin": policy.role_allows(role, policy.Action.ADMINISTER),
+    }

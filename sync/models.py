@@ -69,6 +69,10 @@ class JiraLink(models.Model):
     last_event_timestamp = models.BigIntegerField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The values both sides last agreed on, per mapped local field: {field: [here, jira]},
+    # normalized (see sync.services.snapshot). Empty for a link made before snapshots: its
+    # first use takes the current values.
+    snapshot = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -133,6 +137,15 @@ class OutboxEntry(models.Model):
     # Changed field names (empty: everything), or the Jira link id for a delete.
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # When a worker claimed it (None: not being sent); a claimed entry takes no more fields.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a create was last attempted for its record: a later attempt first looks in Jira
+    # for what that attempt may have made (sync.services.creates).
+    create_attempted_at = models.DateTimeField(null=True, blank=True)
+    # The "Send all" run it belongs to, if any (its progress counts these).
+    job = models.ForeignKey(
+        "BulkSendJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="entries"
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the sweep last handed it to the broker (see sync.services.sweeps).

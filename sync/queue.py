@@ -33,6 +33,7 @@ PROCESS_INBOUND_EVENT = "sync.process_inbound_event"
 PROCESS_OUTBOX_ENTRY = "sync.process_outbox_entry"
 BULK_SEND = "sync.bulk_send"
 SWEEP = "sync.sweep"
+CHECK_MARKERS = "sync.check_markers"
 
 
 def send_now(task_name: str, object_id: int, countdown: float | None = None) -> bool:
@@ -54,3 +55,15 @@ def enqueue_outbox_entry(entry_id: int, countdown: float | None = None) -> None:
 
 def enqueue_bulk_send(job_id: int) -> None:
     transaction.on_commit(lambda: send_now(BULK_SEND, job_id), robust=True)
+
+
+def enqueue_marker_check(integration_id: int, record_ids: list[int], countdown: float) -> None:
+    """Look again, later, for duplicates a create after a lagging search may have made."""
+
+    def send() -> None:
+        try:
+            current_app.send_task(CHECK_MARKERS, (integration_id, record_ids), countdown=countdown)
+        except Exception:  # broker down: a missed check only delays finding a duplicate
+            logger.warning("could not enqueue the marker check of %s record(s)", len(record_ids))
+
+    transaction.on_commit(send, robust=True)

@@ -9,6 +9,7 @@ from celery import shared_task
 from .models import InboundEvent, OutboxEntry
 from .queue import (
     BULK_SEND,
+    CHECK_MARKERS,
     MAX_ATTEMPTS,
     PROCESS_INBOUND_EVENT,
     PROCESS_OUTBOX_ENTRY,
@@ -16,11 +17,16 @@ from .queue import (
     send_now,
 )
 from .services.bulk import bulk_send_run
+from .services.creates import markers_check
 from .services.inbound import inbound_event_process
 from .services.outbound import outbox_entry_process
 from .services.sweeps import due_inbound_event_ids, due_outbox_entry_ids, hand_off
 
-__all__ = ["MAX_ATTEMPTS", "bulk_send", "process_inbound_event", "process_outbox_entry", "sweep"]
+__all__ = [
+    "MAX_ATTEMPTS",
+    "bulk_send",
+    "check_markers",
+    "process_inbound_event", "process_outbox_entry", "sweep"]
 
 
 @shared_task(name=PROCESS_INBOUND_EVENT, ignore_result=True)
@@ -39,6 +45,12 @@ def sweep() -> None:
     down, worker killed before acking with the message lost) or whose retry is due."""
     hand_off(InboundEvent, due_inbound_event_ids(), lambda i: send_now(PROCESS_INBOUND_EVENT, i))
     hand_off(OutboxEntry, due_outbox_entry_ids(), lambda i: send_now(PROCESS_OUTBOX_ENTRY, i))
+
+
+@shared_task(name=CHECK_MARKERS, ignore_result=True)
+def check_markers(integration_id: int, record_ids: list[int]) -> None:
+    """Look again for duplicates a create after a lagging search may have made."""
+    markers_check(integration_id=integration_id, record_ids=record_ids)
 
 
 @shared_task(name=BULK_SEND, ignore_result=True)

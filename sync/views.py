@@ -52,6 +52,7 @@ from .services.outbound import (
     outbox_entry_retry,
     record_send_to_jira,
 )
+from .services.preview import integration_send_all_preview, plan_page, record_send_preview
 from .services.retry import sync_log_entry_retry
 
 VIEWER_REFUSAL = (
@@ -568,13 +569,15 @@ def webhook_panel_context(
     from .webhooks.setup import webhook_events, webhook_url
 
     membership = membership_get(user=request.user, account_id=integration.account_id)
+    can_admin = policy.role_allows(getattr(membership, "role", None), Action.ADMINISTER)
     state = state or webhook_state(integration)
     registered_events = state.registration.events if state.registration else webhook_events()
     return {
         "integration": integration,
         "state": state,
-        "can_admin": policy.role_allows(getattr(membership, "role", None), Action.ADMINISTER),
-        "webhook_url": webhook_url(integration),
+        "can_admin": can_admin,
+        # The token in the URL is a credential: owners and admins only.
+        "webhook_url": webhook_url(integration) if can_admin else "",
         "jql": webhook_jql(integration),
         "project_key": effective_project(integration).key,
         "event_groups": _event_groups(registered_events),
@@ -633,3 +636,57 @@ def webhook_check_view(request: HttpRequest, integration_id: int) -> HttpRespons
     except ApplicationError as exc:
         return _webhook_panel(request, integration, error=exc.message, status=400)
     return _webhook_panel(request, integration, state=state)
+
+
+# --- Preview: what the next send would do to Jira (sync.services.preview) -------------------
+
+
+def _plan_context(request: HttpRequest, compute) -> dict:
+    """The plan's page for the template, or the refusal in words (never a 500)."""
+    try:
+        plan = compute()
+    except ApplicationError as exc:
+        return {"preview_error": exc.message}
+    try:
+        page = plan_page(plan, request.GET.get("page"))
+    except ApplicationError as exc:
+        page = plan_page(plan, None)
+        page["page_error"] = exc.message
+    return {"preview": page}
+
+
+@login_required
+@require_GET
+def integration_preview(request: HttpRequest, integration_id: int) -> HttpResponse:
+    """Preview Send all (owners and admins, like Send all), before Enable too."""
+    integration, membership = _integration_for(request, integration_id)
+    policy.require(
+        getattr(membership, "role", None),
+        Action.ADMINISTER,
+        refusal="Only an account owner or admin can preview Send all.",
+    )
+    context = _integration_context(integration, membership, "preview")
+    context.update(
+        _plan_context(
+            request,
+            lambda: integration_send_all_preview(integration=integration, user=request.user),
+        )
+    )
+    return render(request, "sync/preview.html", context)
+
+
+@login_required
+@require_GET
+def record_preview(request: HttpRequest, record_id: int, integration_id: int) -> HttpResponse:
+    """Preview the record's Send to Jira."""
+    record, membership = _record_for(request, record_id)
+    _require_act(membership)
+    integration = _record_integration(integration_id, record)
+    context = {"record": record, "integration": integration}
+    context.update(
+        _plan_context(
+            request,
+            lambda: record_send_preview(record=record, integration=integration, user=request.user),
+        )
+    )
+    return render(request, "sync/record_preview.html", context)

@@ -4,6 +4,14 @@ from accounts.models import Role
 from tests.factories import add_member, make_account, make_user, make_workspace
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache (per process): each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def owner(db):
     return make_user("owner")

@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -57,6 +58,18 @@ class WorkspaceViewSet(TenantModelViewSet):
         )
 
 
+class KeysAreManagedFromASession(permissions.BasePermission):
+    """A leaked key must not be able to mint its successors or revoke its owner's other keys:
+    creating and revoking keys needs a signed-in session; a key may only list them."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method not in permissions.SAFE_METHODS and isinstance(request.auth, ApiKey):
+            raise PermissionDenied(
+                "API keys cannot create or revoke API keys. Sign in and use Settings > API keys."
+            )
+        return True
+
+
 @extend_schema_view(
     list=extend_schema(summary="List your API keys"),
     retrieve=extend_schema(summary="Read one of your API keys (never the key itself)"),
@@ -74,6 +87,7 @@ class ApiKeyViewSet(TenantModelViewSet):
     serializer_class = ApiKeySerializer
     account_field = None
     write_action = None
+    permission_classes = [*TenantModelViewSet.permission_classes, KeysAreManagedFromASession]
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def base_queryset(self):

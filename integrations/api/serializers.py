@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.policy import member_account_ids
+from accounts.policy import Action, account_roles, member_account_ids, role_allows
 from accounts.selectors import account_list_for_user, workspace_list_for_user
 from core.api import ScopedPrimaryKeyField, ServiceSerializer
 from records.kinds import LinkType, RecordKind
@@ -104,7 +104,15 @@ class IntegrationSerializer(ServiceSerializer):
         fetched = configuration_source(obj).configuration_fetched_at
         return fetched.isoformat() if fetched else None
 
-    def get_webhook_path(self, obj) -> str:
+    def get_webhook_path(self, obj) -> str | None:
+        # The token in the path is a credential (anyone holding it can post as Jira, signed
+        # or not where no secret is set): owners and admins only, like the webhook secret.
+        request = self.context.get("request")
+        roles = self.context.get("_account_roles")
+        if roles is None:
+            roles = self.context["_account_roles"] = account_roles(getattr(request, "user", None))
+        if not role_allows(roles.get(obj.account_id), Action.ADMINISTER):
+            return None
         return extensions.webhook_path(obj)
 
     def validate(self, attrs):

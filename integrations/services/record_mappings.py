@@ -376,6 +376,46 @@ class DefaultsResult:
 
 
 @transaction.atomic
+def _relationship_defaults(
+    integration: Integration, configuration: dict, rows: list[RecordMapping]
+) -> list[str]:
+    """Record link mappings from the project's real link types, for every kind mapped to an
+    issue type (Jira links issues), when the integration has none yet: a new integration
+    then syncs its record links without opening every Configure modal."""
+    from integrations.models import RelationshipMapping
+    from integrations.selectors import relationship_mappings_effective
+
+    if relationship_mappings_effective(integration):
+        return []
+    recommended = rules.recommended_relationships(configuration.get("link_types") or [])
+    names = {
+        str(t.get("id")): str(t.get("name") or "") for t in configuration.get("link_types") or []
+    }
+    kinds = [
+        row.record_kind
+        for row in rows
+        if row.target == RecordMapping.Target.ISSUE_TYPE
+        and row.record_kind in rules.RELATIONSHIP_KINDS
+    ]
+    if not recommended or not kinds:
+        return []
+    ensure_part_owned(integration=integration, part=Part.RELATIONSHIP_MAPPINGS)
+    RelationshipMapping.objects.bulk_create(
+        RelationshipMapping(
+            integration=integration,
+            record_kind=kind,
+            position=position,
+            link_type=item.link_type,
+            jira_link_type_id=item.jira_link_type_id,
+            jira_link_type_name=names.get(item.jira_link_type_id, ""),
+            jira_direction=item.jira_direction,
+        )
+        for kind in kinds
+        for position, item in enumerate(recommended)
+    )
+    return [f"Record links are mapped to the project's Jira link types ({len(recommended)} types)."]
+
+
 def mappings_apply_defaults(*, integration: Integration) -> DefaultsResult:
     """Recommended defaults: REPLACE the whole record mappings table (rows, Linked to, field
     and value mappings) with the one built from the project's issue types."""
@@ -413,6 +453,7 @@ def mappings_apply_defaults(*, integration: Integration) -> DefaultsResult:
         create_default_field_mappings(mapping=mapping, configuration=configuration)
         created.append(mapping)
     notes = []
+    notes += _relationship_defaults(integration, configuration, created)
     if not any(r.kind == RecordKind.INITIATIVE for r in rows):
         notes.append(
             "The project has no initiative-level issue type, so initiatives are not mapped."

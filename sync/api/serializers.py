@@ -209,3 +209,63 @@ class AcceptAllResultSerializer(serializers.Serializer):
 class AcceptResultSerializer(serializers.Serializer):
     candidate = ImportCandidateSerializer()
     record = AcceptedRecordSerializer()
+
+
+# -- the dry-run preview (sync.services.preview) -------------------------------------------------
+
+
+class PreviewChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The Jira field id (summary, fixVersions, …).")
+    name = serializers.CharField(help_text="The field's name in Jira.")
+    old = serializers.CharField(
+        allow_null=True, help_text="Its value in Jira now, in words; null for something new."
+    )
+    new = serializers.CharField(help_text="The value the send would write, in words.")
+
+
+class PreviewItemSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=[
+            "create_issue",
+            "create_version",
+            "update_issue",
+            "update_version",
+            "transition",
+            "add_link",
+            "remove_link",
+            "refused",
+            "skipped",
+        ]
+    )
+    record = serializers.CharField(help_text="The record's reference (a link's inward end).")
+    record_id = serializers.IntegerField(allow_null=True)
+    jira = serializers.CharField(help_text="The issue key or version id; empty when new.")
+    title = serializers.CharField()
+    other_record = serializers.CharField(help_text="An issue link's outward end.")
+    issue_type = serializers.CharField(help_text="The Jira issue type of an issue to create.")
+    changes = PreviewChangeSerializer(many=True)
+    reason = serializers.CharField(help_text="Why it would be refused or skipped.")
+
+
+class PreviewCountsSerializer(serializers.Serializer):
+    create_issue = serializers.IntegerField()
+    create_version = serializers.IntegerField()
+    update_issue = serializers.IntegerField()
+    update_version = serializers.IntegerField()
+    transition = serializers.IntegerField()
+    add_link = serializers.IntegerField()
+    remove_link = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    counts = PreviewCountsSerializer()
+    already_in_jira = serializers.IntegerField(
+        help_text="Records already linked to Jira, which Send all leaves alone."
+    )
+    count = serializers.IntegerField(help_text="Items in the whole plan.")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    results = PreviewItemSerializer(many=True)

@@ -71,6 +71,8 @@ urlpatterns = [
         views.JiraWebhookCheckView.as_view(),
         name="integration-jira-webhook-check",
     ),
+    path(_I + "preview/", views.IntegrationPreviewView.as_view(), name="integration-preview"),
+    path(_R + "preview/", views.RecordPreviewView.as_view(), name="record-preview"),
     path("bulk-send-jobs/<int:pk>/", views.BulkSendJobView.as_view(), name="bulk-send-job"),
     path(_R + "jira-links/", views.RecordJiraLinksView.as_view(), name="record-jira-links"),
     path(_R + "send-to-jira/", views.SendToJiraView.as_view(), name="record-send-to-jira"),

@@ -18,6 +18,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import policy
 from accounts.api.tenancy import AccountPolicyMixin
 from accounts.policy import Action
 from core.api import ApiAutoSchema
@@ -44,6 +45,7 @@ from ..services.outbound import (
     outbox_entry_discard,
     record_send_to_jira,
 )
+from ..services.preview import integration_send_all_preview, plan_page, record_send_preview
 from ..services.retry import sync_log_entry_retry
 from ..services.webhook_registration import (
     webhook_check,
@@ -63,6 +65,7 @@ from .serializers import (
     JiraLinkStatusSerializer,
     LinkJiraIssueInSerializer,
     OutboxEntrySerializer,
+    PreviewSerializer,
     RetryResultSerializer,
     SendToJiraInSerializer,
     SyncLogEntrySerializer,
@@ -94,6 +97,10 @@ class SyncAPIMixin(AccountPolicyMixin):
 
     def require_admin(self, account_id: int) -> None:
         self.require(account_id, Action.ADMINISTER)
+
+    def can_admin(self, integration: Integration) -> bool:
+        role = self.account_roles().get(integration.account_id)
+        return policy.role_allows(role, Action.ADMINISTER)
 
     def integration(self) -> Integration:
         if getattr(self, "_integration", None) is None:
@@ -492,13 +499,14 @@ class LinkJiraIssueView(_RecordCommand):
 # -- the Jira webhook registered by the product ---------------------------------------------
 
 
-def _webhook_state_data(integration: Integration, state) -> dict:
+def _webhook_state_data(integration: Integration, state, *, can_admin: bool) -> dict:
     registration = state.registration
     last = state.last_event
     return {
         "registered": registration is not None,
         "jira_webhook_id": registration.jira_webhook_id if registration else None,
-        "url": webhook_url(integration),
+        # The token in the URL is a credential: owners and admins only.
+        "url": webhook_url(integration) if can_admin else None,
         "events": registration.events if registration else webhook_events(),
         "jql": registration.jql if registration else webhook_jql(integration),
         "registered_at": registration.registered_at if registration else None,
@@ -516,7 +524,7 @@ WebhookStateSerializer = inline_serializer(
     fields={
         "registered": serializers.BooleanField(),
         "jira_webhook_id": serializers.CharField(allow_null=True),
-        "url": serializers.CharField(),
+        "url": serializers.CharField(allow_null=True),
         "events": serializers.ListField(child=serializers.CharField()),
         "jql": serializers.CharField(),
         "registered_at": serializers.DateTimeField(allow_null=True),
@@ -528,14 +536,20 @@ WebhookStateSerializer = inline_serializer(
 )
 
 
-class JiraWebhookView(SyncAPIMixin, APIView):
+class _WebhookStateMixin(SyncAPIMixin):
+    def state_response(self, integration: Integration, state) -> Response:
+        can_admin = self.can_admin(integration)
+        return Response(_webhook_state_data(integration, state, can_admin=can_admin))
+
+
+class JiraWebhookView(_WebhookStateMixin, APIView):
     @extend_schema(
         responses=WebhookStateSerializer,
         summary="The Jira webhook: registered or not, its events and JQL, the last delivery.",
     )
     def get(self, request, pk):
         integration = self.integration()
-        return Response(_webhook_state_data(integration, webhook_state(integration)))
+        return self.state_response(integration, webhook_state(integration))
 
     @extend_schema(
         request=None,
@@ -549,7 +563,7 @@ class JiraWebhookView(SyncAPIMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class JiraWebhookRegisterView(SyncAPIMixin, APIView):
+class JiraWebhookRegisterView(_WebhookStateMixin, APIView):
     @extend_schema(
         request=None,
         responses=WebhookStateSerializer,
@@ -561,10 +575,10 @@ class JiraWebhookRegisterView(SyncAPIMixin, APIView):
         integration = self.integration()
         self.require_admin(integration.account_id)
         webhook_register(integration=integration)
-        return Response(_webhook_state_data(integration, webhook_state(integration)))
+        return self.state_response(integration, webhook_state(integration))
 
 
-class JiraWebhookCheckView(SyncAPIMixin, APIView):
+class JiraWebhookCheckView(_WebhookStateMixin, APIView):
     @extend_schema(
         request=None,
         responses=WebhookStateSerializer,
@@ -572,4 +586,52 @@ class JiraWebhookCheckView(SyncAPIMixin, APIView):
     )
     def post(self, request, pk):
         integration = self.integration()
-        return Response(_webhook_state_data(integration, webhook_check(integration=integration)))
+        return self.state_response(integration, webhook_check(integration=integration))
+
+
+# -- the dry-run preview --------------------------------------------------------------------------
+
+_PAGE = OpenApiParameter("page", OpenApiTypes.INT, description="Page of the plan (50 items).")
+
+
+class IntegrationPreviewView(SyncAPIMixin, APIView):
+    @extend_schema(
+        parameters=[_PAGE],
+        responses=PreviewSerializer,
+        summary="Preview Send all (owners and admins): what it would create, change and link "
+        "in Jira, and what it would refuse and why. Reads Jira, writes nothing.",
+    )
+    def get(self, request, pk):
+        integration = self.integration()
+        self.require_admin(integration.account_id)
+        plan = integration_send_all_preview(integration=integration, user=request.user)
+        return Response(PreviewSerializer(plan_page(plan, request.query_params.get("page"))).data)
+
+
+class RecordPreviewView(_RecordCommand):
+    @extend_schema(
+        parameters=[
+            _PAGE,
+            OpenApiParameter(
+                "integration",
+                OpenApiTypes.INT,
+                description="Id of an enabled integration of the record's workspace; may be "
+                "left out when the workspace has exactly one.",
+            ),
+        ],
+        responses=PreviewSerializer,
+        summary="Preview the record's Send to Jira: its issue or version (parents first) and "
+        "its links, old -> new. Reads Jira, writes nothing.",
+    )
+    def get(self, request, pk):
+        record = self.record()
+        self.require_act(record.workspace.account_id)
+        raw = request.query_params.get("integration")
+        integration_id = _id(raw) if raw not in (None, "") else None
+        if raw not in (None, "") and integration_id is None:
+            raise ApplicationError(
+                f"integration must be an integration id; '{raw}' is not.", field="integration"
+            )
+        integration = self.record_integration(record, integration_id)
+        plan = record_send_preview(record=record, integration=integration, user=request.user)
+        return Response(PreviewSerializer(plan_page(plan, request.query_params.get("page"))).data)

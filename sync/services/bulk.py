@@ -1,35 +1,36 @@
-"""Send all: every record of the mapped kinds not yet in Jira, parents first, level by level.
+"""Send all: every record of the mapped kinds not yet in Jira, and every mapped record link not
+yet mirrored, through the outbox like any other change.
 
-Releases become versions (one call each); then initiatives, epics, features and requirements
-go through bulk create, 50 issues a call, with their Linked-to fields pointing at parents
-created in the levels before. No GET after a bulk create (its answer has id and key), and a
-transition only for an issue whose status differs from its type's initial one.
-
-Crash safety: every issue carries the marker label (see sender). ``job.summary`` holds the
-phase while running; a run that finds it already set is a redelivery after a crash, and then
-each chunk first searches Jira for its records' labels (versions: by name) and adopts them.
+``bulk_send_start`` writes the entries (one per record, one per link, tagged with the job);
+``bulk_send_run`` (the sync.bulk_send task) delivers them level by level: releases (versions,
+one call each), then initiatives, epics, features and requirements, each level's creates
+batched into bulk creates of up to 50 (sync.services.creates, the one crash-safe create),
+then the issue links, once both ends exist. Every entry ends the way any entry ends
+(sender.settle): sent with its snapshot, retried later by the one retry policy, waiting, or
+failed with what to do. A run that stops half-way is started again: records already linked
+are skipped, and an entry whose create was attempted looks in Jira before it creates.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
 from integrations.models import Integration, RecordMapping
-from integrations.providers.jira.errors import JiraError
 from integrations.services.configuration import build_client
 from records.kinds import RecordKind, kind_plural
-from records.models import Record
+from records.models import Record, RecordLink
 
 from ..models import BulkSendJob, JiraLink, OutboxEntry
+from .creates import attempted_before
 from .log import sync_log
-from .sender import Refused, Sender, marker_label
+from .outbox import _link_is_mapped, link_entry
+from .sender import Refused, Sender, deliver, settle
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ LEVELS = (
     RecordKind.REQUIREMENT,
 )
 CHUNK = 50
-TRANSIENT_RETRIES = 3
+Status = OutboxEntry.Status
+Action = OutboxEntry.Action
 
 
 def _candidates(integration: Integration, kinds: list[str]):
@@ -52,7 +54,7 @@ def _candidates(integration: Integration, kinds: list[str]):
 def bulk_send_start(
     *, integration: Integration, user: AbstractBaseUser | None = None
 ) -> BulkSendJob:
-    """Start "send all existing records"; the work runs in a worker (sync.bulk_send)."""
+    """Start "send all existing records": write the entries; a worker delivers them."""
     from ..queue import enqueue_bulk_send
 
     if integration.is_template or integration.state != Integration.State.ENABLED:
@@ -70,181 +72,134 @@ def bulk_send_start(
             field="integration",
             code="already_running",
         )
-    sender_kinds = [m.record_kind for m in Sender(integration, None).mappings.values()]
-    total = _candidates(integration, sender_kinds).count()
-    job = BulkSendJob.objects.create(integration=integration, created_by=user, total=total)
+    job = bulk_send_job_write(integration=integration, user=user)
     enqueue_bulk_send(job.id)
     return job
 
 
-def _bump(job: BulkSendJob, *, sent: int = 0, failed: int = 0, skipped: int = 0, phase: str = ""):
-    updates = {}
-    if sent:
-        updates["sent"] = F("sent") + sent
-    if failed:
-        updates["failed"] = F("failed") + failed
-    if skipped:
-        updates["skipped"] = F("skipped") + skipped
-    if phase:
-        updates["summary"] = phase
-    if updates:
-        BulkSendJob.objects.filter(pk=job.pk).update(**updates)
-
-
-def _failed_entry(sender: Sender, record: Record, message: str) -> None:
-    """A record that could not be sent: a failed outbox entry the user can Retry, and a log."""
-    entry = OutboxEntry.objects.create(
-        integration=sender.integration,
-        action=OutboxEntry.Action.SEND_RECORD,
-        record=record,
-        payload={"fields": [], "bulk": True},
-        status=OutboxEntry.Status.FAILED,
-        last_error=message[:5000],
+def bulk_send_job_write(
+    *, integration: Integration, user: AbstractBaseUser | None = None
+) -> BulkSendJob:
+    """The run and its entries (no checks, nothing handed to a worker): also what the
+    preview (sync.services.preview) writes, in a transaction it rolls back."""
+    kinds = [m.record_kind for m in Sender(integration, None).mappings.values()]
+    candidates = _candidates(integration, kinds)
+    linked = JiraLink.objects.filter(integration=integration).values("record_id")
+    unlinked = list(candidates.exclude(id__in=linked).values_list("id", flat=True))
+    job = BulkSendJob.objects.create(
+        integration=integration,
+        created_by=user,
+        total=candidates.count(),
+        skipped=candidates.filter(id__in=linked).count(),
     )
-    sync_log(
-        integration_id=sender.integration.id,
-        level="error",
-        action="bulk_send",
-        message=message,
-        record_id=record.id,
-        outbox_entry=entry,
+    _record_entries(integration, job, unlinked, user)
+    for link in RecordLink.objects.filter(workspace_id=integration.workspace_id).select_related(
+        "source", "target"
+    ):
+        if _link_is_mapped(integration, link):
+            link_entry(integration=integration, link=link, job=job, enqueue=False)
+    return job
+
+
+def _record_entries(integration, job, record_ids: list[int], user) -> None:
+    """One full-send entry per record: a waiting one joins the run, the others are new."""
+    waiting = OutboxEntry.objects.filter(
+        integration=integration,
+        action=Action.SEND_RECORD,
+        record_id__in=record_ids,
+        status__in=(Status.PENDING, Status.AWAITING_APPROVAL),
+        claimed_at__isnull=True,
+    )
+    joined = set(waiting.values_list("record_id", flat=True))
+    waiting.update(job=job, status=Status.PENDING, payload={"fields": []})
+    OutboxEntry.objects.bulk_create(
+        [
+            OutboxEntry(
+                integration=integration,
+                action=Action.SEND_RECORD,
+                record_id=record_id,
+                payload={"fields": []},
+                status=Status.PENDING,
+                created_by=user,
+                job=job,
+            )
+            for record_id in record_ids
+            if record_id not in joined
+        ],
+        batch_size=1000,
     )
 
 
-class _Run:
-    def __init__(self, job: BulkSendJob, sender: Sender, recovering: bool):
-        self.job = job
-        self.sender = sender
-        self.recovering = recovering
-        self.counts: dict[str, int] = {}
+def _claim(job: BulkSendJob, entries) -> list[OutboxEntry]:
+    """Claim the run's pending entries (state in columns: the claim is ``claimed_at``)."""
+    with transaction.atomic():
+        ids = list(
+            entries.select_for_update(skip_locked=True, of=("self",))
+            .filter(job=job, status=Status.PENDING, claimed_at__isnull=True)
+            .values_list("id", flat=True)
+        )
+        OutboxEntry.objects.filter(id__in=ids).update(claimed_at=timezone.now())
+    return list(
+        OutboxEntry.objects.filter(id__in=ids)
+        .select_related("record", "record__initiative", "record__release", "record__epic")
+        .select_related("record__feature", "integration")
+        .prefetch_related("record__tags")
+        .order_by("record_id", "id")
+    )
 
-    def unlinked(self, kind: str) -> list[Record]:
-        linked = JiraLink.objects.filter(integration=self.sender.integration).values("record_id")
-        qs = _candidates(self.sender.integration, [kind])
-        skipped = qs.filter(id__in=linked).count()
-        if skipped:
-            _bump(self.job, skipped=skipped)
-        return list(
-            qs.exclude(id__in=linked)
-            .select_related("initiative", "release", "epic", "feature")
-            .prefetch_related("tags")
-            .order_by("id")
+
+def _phase(job: BulkSendJob, text: str) -> None:
+    BulkSendJob.objects.filter(pk=job.pk).update(summary=text)
+
+
+def _count(job: BulkSendJob, outcome: str) -> None:
+    if outcome == "sent":
+        BulkSendJob.objects.filter(pk=job.pk).update(sent=F("sent") + 1)
+    elif outcome == "failed":
+        BulkSendJob.objects.filter(pk=job.pk).update(failed=F("failed") + 1)
+
+
+def _issue_chunk(sender: Sender, mapping: RecordMapping, chunk: list[OutboxEntry], job) -> None:
+    """One bulk create for up to 50 records of one level, through the crash-safe create."""
+    ready: list[tuple[OutboxEntry, dict, object, list[str]]] = []
+    for entry in chunk:
+        record = entry.record
+        if record is None or sender.link_of(record) is not None:
+            _count(job, settle(sender, entry, lambda e=entry: deliver(sender, e)))
+            continue
+        try:
+            fields, status, warnings = sender.issue_create_fields(record, mapping)
+        except Exception as exc:  # settle words it like any other failure
+            _count(job, settle(sender, entry, lambda exc=exc: _raise(exc)))
+            continue
+        ready.append((entry, fields, status, warnings))
+    if not ready:
+        return
+    records = [entry.record for entry, *_ in ready]
+    try:
+        outcome = sender.creator.create_issues(
+            [(entry.record, fields) for entry, fields, _, _ in ready],
+            search_first=attempted_before(records, sender.integration.id),
+        )
+    except Exception as exc:  # the search itself failed: every entry retries later
+        for entry, *_ in ready:
+            _count(job, settle(sender, entry, lambda exc=exc: _raise(exc)))
+        return
+    for entry, fields, status, warnings in ready:
+        _count(
+            job,
+            settle(
+                sender,
+                entry,
+                lambda e=entry, f=fields, s=status, w=warnings: sender.created(
+                    e, e.record, mapping, f, s, w, outcome
+                ),
+            ),
         )
 
-    def versions(self, records: list[Record], mapping: RecordMapping) -> None:
-        existing = {}
-        if self.recovering:
-            versions = self.sender.client.get_project_versions(self.sender.project.key)
-            existing = {v.get("name"): v for v in versions}
-        for record in records:
-            try:
-                payload, warnings = self.sender.version_payload(
-                    record, mapping, on_create=True, scope=None
-                )
-                payload.setdefault("name", record.name)
-                version = existing.get(payload["name"]) or self._retrying(
-                    lambda p=payload: self.sender.client.create_version(
-                        project_id=self.sender.project_id(), **p
-                    )
-                )
-                self.sender.store_link(record, JiraLink.JiraKind.VERSION, version["id"], "")
-                self.sender.log_warnings(record, warnings, None, "")
-                self._sent(record.kind)
-            except (JiraError, Refused) as exc:
-                self._failed(record, exc)
 
-    def issues(self, records: list[Record], mapping: RecordMapping) -> None:
-        for start in range(0, len(records), CHUNK):
-            chunk = records[start : start + CHUNK]
-            ready: list[tuple[Record, dict, object, list[str]]] = []
-            for record in chunk:
-                try:
-                    fields, status, warnings = self.sender.issue_create_fields(record, mapping)
-                    ready.append((record, fields, status, warnings))
-                except (JiraError, Refused) as exc:
-                    self._failed(record, exc)
-            if self.recovering and ready:
-                ready = self._adopt(ready)
-            if not ready:
-                continue
-            try:
-                result = self._retrying(
-                    lambda r=ready: self.sender.client.bulk_create_issues([f for _, f, _, _ in r])
-                )
-            except JiraError as exc:
-                for record, *_ in ready:
-                    self._failed(record, exc)
-                continue
-            for index, (record, fields, status, warnings) in enumerate(ready):
-                created = result.created.get(index)
-                if created is None:
-                    error = result.errors.get(index)
-                    detail = "; ".join(
-                        f"Jira refused {self.sender.field_name(k)} ({k}): {v}"
-                        for k, v in (error.field_errors if error else {}).items()
-                    ) or "; ".join(error.messages if error else ["no answer"])
-                    self._failed(
-                        record,
-                        Refused(f"{record.reference}: {detail}. Fix it, then Retry from the log."),
-                    )
-                    continue
-                try:
-                    link = self.sender.store_link(
-                        record, JiraLink.JiraKind.ISSUE, created["id"], created["key"]
-                    )
-                    if status is not None:
-                        type_id = fields["issuetype"]["id"]
-                        self.sender.transition(
-                            link.jira_key,
-                            type_id,
-                            status,
-                            warnings,
-                            just_created=True,
-                            cache_key=type_id,
-                        )
-                    self.sender.log_warnings(record, warnings, None, link.jira_key)
-                    self._sent(record.kind)
-                except (JiraError, Refused) as exc:
-                    self._failed(record, exc)
-            _bump(self.job, phase=f"Sending {kind_plural(mapping.record_kind).lower()}…")
-
-    def _adopt(self, ready):
-        labels = {marker_label(self.sender.integration.id, r.id): r for r, *_ in ready}
-        quoted = ", ".join(f'"{label}"' for label in labels)
-        jql = f'project = "{self.sender.project.key}" AND labels in ({quoted})'
-        found = {}
-        for issue in self.sender.client.search_jql(jql, fields=["labels"], max_results=100):
-            for label in (issue.get("fields") or {}).get("labels") or []:
-                if label in labels:
-                    found[labels[label].id] = issue
-        rest = []
-        for item in ready:
-            issue = found.get(item[0].id)
-            if issue is None:
-                rest.append(item)
-                continue
-            self.sender.store_link(item[0], JiraLink.JiraKind.ISSUE, issue["id"], issue["key"])
-            self._sent(item[0].kind)
-        return rest
-
-    def _retrying(self, call):
-        for attempt in range(TRANSIENT_RETRIES + 1):
-            try:
-                return call()
-            except JiraError as exc:
-                if not exc.transient or attempt == TRANSIENT_RETRIES:
-                    raise
-                time.sleep(min(exc.retry_after or 2**attempt, 30))
-        raise AssertionError("unreachable")
-
-    def _sent(self, kind: str) -> None:
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        _bump(self.job, sent=1)
-
-    def _failed(self, record: Record, exc: Exception) -> None:
-        message = self.sender.describe(exc, record) if isinstance(exc, JiraError) else str(exc)
-        _failed_entry(self.sender, record, message)
-        _bump(self.job, failed=1)
+def _raise(exc: Exception):
+    raise exc
 
 
 def bulk_send_run(*, job_id: int) -> None:
@@ -252,29 +207,15 @@ def bulk_send_run(*, job_id: int) -> None:
     job = BulkSendJob.objects.select_related("integration").filter(pk=job_id).first()
     if job is None or job.status != BulkSendJob.Status.RUNNING:
         return
-    recovering = bool(job.summary)
-    BulkSendJob.objects.filter(pk=job.pk).update(
-        summary="Starting…" if not recovering else "Resuming after an interruption…"
-    )
     integration = job.integration
     try:
         client = build_client(integration)
     except ApplicationError as exc:
         _finish(job, BulkSendJob.Status.FAILED, f"Send all could not start: {exc}")
         return
-    sender = Sender(integration, client, send_parents=False)
-    run = _Run(job, sender, recovering)
+    sender = Sender(integration, client)
     try:
-        for kind in LEVELS:
-            mapping = sender.mappings.get(kind)
-            if mapping is None:
-                continue
-            _bump(job, phase=f"Sending {kind_plural(kind).lower()}…")
-            records = run.unlinked(kind)
-            if mapping.target == RecordMapping.Target.VERSION:
-                run.versions(records, mapping)
-            else:
-                run.issues(records, mapping)
+        counts = bulk_send_deliver(job, sender)
     except Exception as exc:
         logger.exception("send all %s stopped", job.pk)
         _finish(
@@ -286,16 +227,66 @@ def bulk_send_run(*, job_id: int) -> None:
         return
     finally:
         client.close()
+    _finish(job, BulkSendJob.Status.FINISHED, _summary(job, counts))
+
+
+def bulk_send_deliver(job: BulkSendJob, sender: Sender) -> dict[str, int]:
+    """Deliver the run's entries level by level (see module); records sent per kind."""
+    counts: dict[str, int] = {}
+    for kind in LEVELS:
+        mapping = sender.mappings.get(kind)
+        if mapping is None:
+            continue
+        _phase(job, f"Sending {kind_plural(kind).lower()}…")
+        entries = _claim(
+            job, OutboxEntry.objects.filter(action=Action.SEND_RECORD, record__kind=kind)
+        )
+        if mapping.target == RecordMapping.Target.VERSION:
+            for entry in entries:
+                _count(job, settle(sender, entry, lambda e=entry: deliver(sender, e)))
+        else:
+            for start in range(0, len(entries), CHUNK):
+                _issue_chunk(sender, mapping, entries[start : start + CHUNK], job)
+        done = OutboxEntry.objects.filter(job=job, record__kind=kind)
+        counts[kind] = done.filter(status=Status.SENT).count()
+        for record_id, error in done.filter(status=Status.FAILED).values_list(
+            "record_id", "last_error"
+        ):
+            sender.refused[record_id] = error
+    _phase(job, "Linking issues…")
+    for entry in _claim(job, OutboxEntry.objects.filter(action=Action.CREATE_LINK)):
+        settle(sender, entry, lambda e=entry: deliver(sender, e))
+    return counts
+
+
+def _summary(job: BulkSendJob, counts: dict[str, int]) -> str:
     job.refresh_from_db()
-    parts = [f"{n} {kind_plural(k).lower()}" for k, n in run.counts.items()]
+    parts = [f"{n} {kind_plural(k).lower()}" for k, n in counts.items() if n]
+    links = OutboxEntry.objects.filter(job=job, action=Action.CREATE_LINK).aggregate(
+        sent=Count("id", filter=Q(status=Status.SENT)),
+        failed=Count("id", filter=Q(status=Status.FAILED)),
+        waiting=Count("id", filter=Q(status=Status.PENDING)),
+    )
+    retrying = OutboxEntry.objects.filter(
+        job=job, action=Action.SEND_RECORD, status=Status.PENDING
+    ).count()
     summary = (
         f"Sent {job.sent} record(s) to Jira"
         + (f" ({', '.join(parts)})" if parts else "")
         + f"; {job.failed} failed; {job.skipped} already in Jira were skipped."
     )
+    if links["sent"] or links["failed"] or links["waiting"]:
+        summary += f" Issue links: {links['sent']} sent"
+        if links["failed"]:
+            summary += f", {links['failed']} failed"
+        if links["waiting"]:
+            summary += f", {links['waiting']} waiting for their other end or a retry"
+        summary += "."
+    if retrying:
+        summary += f" {retrying} record(s) will be retried automatically (Jira did not answer)."
     if job.failed:
         summary += " Failed ones are in the sync log with the reason; fix them and Retry."
-    _finish(job, BulkSendJob.Status.FINISHED, summary)
+    return summary
 
 
 def _finish(job: BulkSendJob, status: str, summary: str) -> None:
@@ -308,3 +299,6 @@ def _finish(job: BulkSendJob, status: str, summary: str) -> None:
         action="bulk_send",
         message=summary,
     )
+
+
+__all__ = ["Refused", "bulk_send_run", "bulk_send_start"]

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from core.exceptions import ApplicationError
 from integrations.models import Integration, RecordMapping
-from integrations.providers.jira.errors import JiraError
+from integrations.providers.jira.errors import JiraError, JiraNotFound
 from integrations.selectors import record_mapping_for_kind
 from integrations.transform import jira_to_record_changes
 from records.kinds import RecordKind, kind_label
@@ -336,7 +336,11 @@ def accept_candidate(
     event: InboundEvent | None = None,
 ) -> Record:
     """Import one candidate. Jira errors propagate (the inbound processor retries transient
-    ones); callers outside a worker use ``import_candidate_accept``."""
+    ones); callers outside a worker use ``import_candidate_accept``. A user's accept (no
+    ``event``: not the delivery that just described it) first checks that the issue or
+    version still exists in Jira."""
+    if event is None and candidate.status == ImportCandidate.Status.PENDING:
+        _check_still_in_jira(candidate, jira)
     with transaction.atomic():
         candidate = ImportCandidate.objects.select_for_update().get(pk=candidate.pk)
         if candidate.status == ImportCandidate.Status.ACCEPTED and candidate.record_id:
@@ -362,6 +366,42 @@ def accept_candidate(
             candidate.decided_at = timezone.now()
             candidate.save()
         return record
+
+
+def _check_still_in_jira(candidate: ImportCandidate, jira: JiraSession) -> None:
+    """A candidate whose issue or version is gone from Jira (deleted, or merged into another
+    version, with the webhook missed) is withdrawn instead of imported."""
+    version = _version_payload(candidate)
+    try:
+        if version is not None:
+            jira.client().get_version(str(version.get("id")))
+        else:
+            jira.client().get_issue(candidate.jira_id, fields=["summary"])
+    except JiraNotFound:
+        what = (
+            f"Jira version '{version.get('name') or version.get('id')}'"
+            if version is not None
+            else (candidate.jira_key or candidate.summary)
+        )
+        gone = "deleted or merged" if version is not None else "deleted"
+        with transaction.atomic():
+            ImportCandidate.objects.filter(
+                pk=candidate.pk, status=ImportCandidate.Status.PENDING
+            ).delete()
+            sync_log(
+                integration_id=candidate.integration_id,
+                level="warning",
+                action="import_candidate",
+                message=f"{what} no longer exists in Jira ({gone}); its import candidate was "
+                "withdrawn and nothing was imported.",
+                jira_key=candidate.jira_key if version is None else "",
+            )
+        raise ApplicationError(
+            f"{what} no longer exists in Jira ({gone}), so it cannot be imported; the "
+            "candidate was withdrawn.",
+            field="candidate",
+            code="gone_from_jira",
+        ) from None
 
 
 def _jira_failure(candidate: ImportCandidate, exc: JiraError) -> ApplicationError:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
@@ -22,9 +23,10 @@ from records.models import Record
 from records.services import record_update
 from records.signals import change_origin
 
-from ..models import JiraLink
+from ..models import IssueLinkMirror, JiraLink
 from .log import sync_log
-from .outbox import _check_integration_for_record, _send_record_entry
+from .outbox import _check_integration_for_record, _send_record_entry, link_entry, mapped_links_of
+from .snapshot import mapped_fields, snapshot_of_record, snapshot_store
 
 KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 OVERWRITE_CHOICES = ("here", "jira")
@@ -76,7 +78,9 @@ def record_link_existing(
     user: AbstractBaseUser | None = None,
 ) -> JiraLink:
     """Link ``record`` with an existing issue, then sync once: ``overwrite="here"`` sends our
-    values to Jira; ``"jira"`` takes Jira's values here."""
+    values to Jira; ``"jira"`` takes Jira's values here. A record already linked to another
+    issue is re-linked ("this record is really DEMO-42"): the old issue is left as it is in
+    Jira, and the sync log says so; the record's links go to the new issue."""
     if overwrite not in OVERWRITE_CHOICES:
         raise ApplicationError(
             "Choose which side overwrites the other: 'here' or 'jira'.", field="overwrite"
@@ -89,12 +93,6 @@ def record_link_existing(
             field="key",
         )
     existing = JiraLink.objects.filter(integration=integration, record=record).first()
-    if existing is not None:
-        raise ApplicationError(
-            f"{record.reference} is already linked to {existing.jira_key or existing.jira_id}.",
-            field="key",
-            code="already_linked",
-        )
     client = build_client(integration)
     try:
         key = parse_issue_key(key_or_url, base_url=client.base_url)
@@ -110,6 +108,12 @@ def record_link_existing(
     finally:
         client.close()
     fields = issue.get("fields") or {}
+    if existing is not None and existing.jira_id == str(issue.get("id")):
+        raise ApplicationError(
+            f"{record.reference} is already linked to {existing.jira_key or key}.",
+            field="key",
+            code="already_linked",
+        )
     project_key = str((fields.get("project") or {}).get("key") or key.split("-")[0])
     project = effective_project(integration).key
     if project and project_key.upper() != project.upper():
@@ -152,6 +156,14 @@ def record_link_existing(
         )
 
     with transaction.atomic():
+        old = None
+        if existing is not None:
+            old = existing.jira_key or existing.jira_id
+            JiraLink.objects.filter(pk=existing.pk).delete()
+            # The old issue's Jira links stay with it; ours go to the new issue.
+            IssueLinkMirror.objects.filter(integration=integration).filter(
+                Q(record_link__source=record) | Q(record_link__target=record)
+            ).delete()
         try:
             link = JiraLink.objects.create(
                 integration=integration,
@@ -167,16 +179,22 @@ def record_link_existing(
             raise ApplicationError(
                 f"{key} or {record.reference} was linked by someone else just now.", field="key"
             ) from None
+        side = (
+            "our values overwrite Jira's."
+            if overwrite == "here"
+            else "Jira's values overwrite ours."
+        )
+        message = f"Linked {record.reference} with {issue['key']}; {side}"
+        if old:
+            message = (
+                f"Re-linked {record.reference} from {old} to {issue['key']}; {side} {old} was "
+                "left untouched in Jira (delete or close it there if it is a duplicate)."
+            )
         sync_log(
             integration_id=integration.id,
             level="info",
             action="link_existing",
-            message=f"Linked {record.reference} with {issue['key']}; "
-            + (
-                "our values overwrite Jira's."
-                if overwrite == "here"
-                else "Jira's values overwrite ours."
-            ),
+            message=message,
             record_id=record.id,
             jira_key=issue["key"],
         )
@@ -193,7 +211,12 @@ def record_link_existing(
             )
             if result.changes:
                 with change_origin("jira", integration.id):
-                    record_update(record=record, **result.changes)
+                    record = record_update(record=record, **result.changes)
+            # Both sides now hold Jira's values: that is the pair's first snapshot.
+            snapshot_store(
+                link,
+                snapshot_of_record(record, mapping, sorted(mapped_fields(mapping, sending=True))),
+            )
             for warning in result.warnings:
                 sync_log(
                     integration_id=integration.id,
@@ -203,4 +226,6 @@ def record_link_existing(
                     record_id=record.id,
                     jira_key=issue["key"],
                 )
+        for record_link in mapped_links_of(integration, record):
+            link_entry(integration=integration, link=record_link, explicit=True)
     return link

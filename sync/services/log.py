@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from ..models import InboundEvent, OutboxEntry, SyncLogEntry
 
@@ -13,6 +16,20 @@ _LOG_LEVELS = {
     SyncLogEntry.Level.WARNING: logging.WARNING,
     SyncLogEntry.Level.INFO: logging.INFO,
 }
+
+
+_previewing: ContextVar[bool] = ContextVar("sync_log_previewing", default=False)
+
+
+@contextlib.contextmanager
+def previewing() -> Iterator[None]:
+    """While a preview runs the sending code (sync.services.preview), its process-log lines
+    say so: the entries themselves are rolled back, nothing was sent."""
+    token = _previewing.set(True)
+    try:
+        yield
+    finally:
+        _previewing.reset(token)
 
 
 def sync_log(
@@ -30,7 +47,8 @@ def sync_log(
     are built from Jira's error texts and our own words, never from credentials)."""
     logger.log(
         _LOG_LEVELS.get(level, logging.INFO),
-        "integration %s %s %s: %s",
+        "%sintegration %s %s %s: %s",
+        "[preview, not sent] " if _previewing.get() else "",
         integration_id,
         action,
         jira_key or record_id or "",

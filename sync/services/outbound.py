@@ -1,6 +1,7 @@
 """The outbound side of the sync (here -> Jira), in two parts: ``outbox`` writes intents in
 the record change's transaction; ``sender`` turns them into Jira calls in a worker."""
 
+from .creates import marker_label
 from .outbox import (
     merge_fields,
     outbox_approve_all,
@@ -13,7 +14,7 @@ from .outbox import (
     outbox_record_changed,
     record_send_to_jira,
 )
-from .sender import marker_label, outbox_entry_process
+from .sender import outbox_entry_process
 
 __all__ = [
     "marker_label",

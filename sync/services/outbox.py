@@ -5,7 +5,7 @@ a change and its intent commit together; the worker is handed the entry only aft
 
 One send_record entry per record and integration waits at a time: a second change before
 the send merges its field names into the waiting entry (an empty list means everything).
-An entry a worker has started (``payload["sending_since"]``) is not merged into: the worker
+An entry a worker has claimed (``claimed_at``) is not merged into: the worker
 took a snapshot of its fields, so a change arriving during the send gets an entry of its own.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 
 from core.exceptions import ApplicationError
 from integrations.models import Integration, RecordMapping
@@ -23,9 +24,10 @@ from records.kinds import kind_label
 from records.models import Record, RecordLink
 from records.signals import current_origin
 
-from ..models import IssueLinkMirror, JiraLink, OutboxEntry
+from ..models import BulkSendJob, IssueLinkMirror, JiraLink, OutboxEntry
 from ..queue import enqueue_outbox_entry
 from .log import sync_log
+from .snapshot import changed_here
 
 Status = OutboxEntry.Status
 Action = OutboxEntry.Action
@@ -89,8 +91,10 @@ def _send_record_entry(
     fields: list[str],
     explicit: bool = False,
     user: AbstractBaseUser | None = None,
+    job: BulkSendJob | None = None,
 ) -> OutboxEntry:
-    """Coalesce into the waiting entry of this record, or write a new one."""
+    """Coalesce into the waiting entry of this record, or write a new one. An entry of a
+    "Send all" run (``job``) is delivered by the run, in batches, not handed off alone."""
     waiting = (
         OutboxEntry.objects.select_for_update()
         .filter(
@@ -102,16 +106,19 @@ def _send_record_entry(
         .order_by("-id")
     )
     for entry in waiting:
-        if entry.payload.get("sending_since"):
+        if entry.claimed_at is not None:
             continue
         merged = merge_fields(entry.payload.get("fields", []), fields)
         entry.payload = {**entry.payload, "fields": merged}
         update = ["payload"]
-        if explicit and entry.status == Status.AWAITING_APPROVAL:
+        if (explicit or job is not None) and entry.status == Status.AWAITING_APPROVAL:
             entry.status = Status.PENDING
             update.append("status")
+        if job is not None:
+            entry.job = job
+            update.append("job")
         entry.save(update_fields=update)
-        if entry.status == Status.PENDING and "status" in update:
+        if entry.status == Status.PENDING and "status" in update and job is None:
             enqueue_outbox_entry(entry.id)
         return entry
     entry = OutboxEntry.objects.create(
@@ -119,30 +126,42 @@ def _send_record_entry(
         action=Action.SEND_RECORD,
         record=record,
         payload={"fields": list(fields)},
-        status=_initial_status(integration, explicit=explicit),
+        status=_initial_status(integration, explicit=explicit or job is not None),
         created_by=user,
+        job=job,
     )
-    if entry.status == Status.PENDING:
+    if entry.status == Status.PENDING and job is None:
         enqueue_outbox_entry(entry.id)
     return entry
 
 
 def outbox_record_changed(*, record: Record, created: bool, changed_fields: list[str]) -> None:
-    """Receiver of records.signals.record_changed (inside the change's transaction)."""
+    """Receiver of records.signals.record_changed (inside the change's transaction). Only
+    fields whose value differs from the synced snapshot go out (sync.services.snapshot): a
+    change applied from Jira wrote the snapshot first, so it is not sent back."""
     for integration in _enabled_integrations(record.workspace_id):
-        if _from_this_jira(integration):
-            continue
         mapping = _mapping_for(integration, record.kind)
         if mapping is None:
             continue
-        linked = JiraLink.objects.filter(integration=integration, record=record).exists()
-        if created or not linked:
+        link = JiraLink.objects.filter(integration=integration, record=record).first()
+        if created or link is None:
+            if _from_this_jira(integration):
+                continue  # an import links the record itself
             fields: list[str] = []  # a create sends everything
         else:
-            fields = sorted(set(changed_fields) & _relevant_fields(mapping))
+            relevant = sorted(set(changed_fields) & _relevant_fields(mapping))
+            fields = changed_here(
+                link, record, mapping, relevant, from_jira=_from_this_jira(integration)
+            )
             if not fields:
                 continue
         _send_record_entry(integration=integration, record=record, fields=fields)
+
+
+def send_fields_again(*, integration: Integration, record: Record, fields: list[str]) -> None:
+    """A conflict settled for this side: our value of these fields goes to Jira again."""
+    if fields:
+        _send_record_entry(integration=integration, record=record, fields=sorted(fields))
 
 
 def _link_is_mapped(integration: Integration, link: RecordLink) -> bool:
@@ -155,21 +174,57 @@ def _link_is_mapped(integration: Integration, link: RecordLink) -> bool:
     return relationship_for_outgoing(integration, link.source.kind, link.link_type) is not None
 
 
+def link_entry(
+    *,
+    integration: Integration,
+    link: RecordLink,
+    explicit: bool = False,
+    job: BulkSendJob | None = None,
+    enqueue: bool = True,
+) -> OutboxEntry | None:
+    """The create-link entry of a record link: the waiting one, or a new one; None when the
+    link is mirrored in Jira already."""
+    if IssueLinkMirror.objects.filter(integration=integration, record_link=link).exists():
+        return None
+    waiting = OutboxEntry.objects.filter(
+        integration=integration, action=Action.CREATE_LINK, record_link=link, status__in=WAITING
+    ).first()
+    if waiting is not None:
+        if job is not None or (explicit and waiting.status == Status.AWAITING_APPROVAL):
+            waiting.job = job or waiting.job
+            waiting.status = Status.PENDING
+            waiting.save(update_fields=["job", "status"])
+            if enqueue and job is None:
+                enqueue_outbox_entry(waiting.id)
+        return waiting
+    entry = OutboxEntry.objects.create(
+        integration=integration,
+        action=Action.CREATE_LINK,
+        record=link.source,
+        record_link=link,
+        payload={"link_type": link.link_type, "target_id": link.target_id},
+        status=_initial_status(integration, explicit=explicit or job is not None),
+        job=job,
+    )
+    if entry.status == Status.PENDING and enqueue and job is None:
+        enqueue_outbox_entry(entry.id)
+    return entry
+
+
+def mapped_links_of(integration: Integration, record: Record) -> list[RecordLink]:
+    """The record's links (either end) that this integration sends to Jira."""
+    links = RecordLink.objects.filter(Q(source=record) | Q(target=record)).select_related(
+        "source", "target"
+    )
+    return [link for link in links if _link_is_mapped(integration, link)]
+
+
 def outbox_link_created(*, link: RecordLink) -> None:
     """Receiver of records.signals.record_link_created."""
     for integration in _enabled_integrations(link.workspace_id):
         if _from_this_jira(integration) or not _link_is_mapped(integration, link):
             continue
-        entry = OutboxEntry.objects.create(
-            integration=integration,
-            action=Action.CREATE_LINK,
-            record=link.source,
-            record_link=link,
-            payload={"link_type": link.link_type, "target_id": link.target_id},
-            status=_initial_status(integration, explicit=False),
-        )
-        if entry.status == Status.PENDING:
-            enqueue_outbox_entry(entry.id)
+        link_entry(integration=integration, link=link)
 
 
 def outbox_link_deleting(*, link: RecordLink) -> None:
@@ -231,11 +286,15 @@ def _check_integration_for_record(integration: Integration, record: Record) -> R
 def record_send_to_jira(
     *, record: Record, integration: Integration, user: AbstractBaseUser | None = None
 ) -> OutboxEntry:
-    """ "Send to Jira": a full send (everything mapped), even if nothing changed."""
+    """ "Send to Jira": a full send (everything mapped), even if nothing changed, and the
+    record's mapped links not in Jira yet (each sends its other end first if needed)."""
     _check_integration_for_record(integration, record)
-    return _send_record_entry(
+    entry = _send_record_entry(
         integration=integration, record=record, fields=[], explicit=True, user=user
     )
+    for link in mapped_links_of(integration, record):
+        link_entry(integration=integration, link=link, explicit=True)
+    return entry
 
 
 def _locked(entry: OutboxEntry) -> OutboxEntry:
@@ -256,8 +315,8 @@ def outbox_entry_retry(*, entry: OutboxEntry, user: AbstractBaseUser | None = No
     entry.attempts = 0
     entry.next_attempt_at = None
     entry.last_error = ""
-    entry.payload = {k: v for k, v in entry.payload.items() if k != "sending_since"}
-    entry.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "payload"])
+    entry.claimed_at = None
+    entry.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "claimed_at"])
     sync_log(
         integration_id=entry.integration_id,
         level="info",
@@ -292,7 +351,7 @@ def outbox_entry_discard(
 ) -> OutboxEntry:
     entry = _locked(entry)
     if entry.status not in (Status.AWAITING_APPROVAL, Status.FAILED) and not (
-        entry.status == Status.PENDING and not entry.payload.get("sending_since")
+        entry.status == Status.PENDING and entry.claimed_at is None
     ):
         raise ApplicationError(
             f"This update is {entry.get_status_display().lower()} and can no longer be discarded.",

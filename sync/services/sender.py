@@ -1,11 +1,7 @@
 """Sending outbox entries to Jira: records parents first, issue links, link deletions.
 
-Crash safety (no duplicate Jira issue when a worker dies between Jira's answer and our
-commit): every issue we create carries the label ``rjs-<integration id>-<record id>``, and
-before the create call the entry records ``payload["create_attempt"]`` (committed). A later
-attempt for a record whose entries carry that marker first searches Jira for the label (JQL
-``labels = ...``) and adopts what it finds. Versions have no labels, but their names are
-unique per project, so the marker makes us look the version up by name instead.
+Creates go through sync.services.creates (marker label, look before repeating, adopt): the
+one crash-safe create, for a single entry here and for "Send all"'s bulk creates alike.
 
 Concurrency: creating a record takes a PostgreSQL advisory lock on (integration, record), so
 two workers sending a parent at once (say, two features of one new release) create it once;
@@ -22,10 +18,12 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
@@ -51,37 +49,34 @@ from integrations.transform import JiraValue, record_to_jira_fields
 from records.kinds import kind_label
 from records.models import Record, RecordLink
 
-from ..models import BulkSendJob, IssueLinkMirror, JiraLink, OutboxEntry, SyncLogEntry
+from ..models import IssueLinkMirror, JiraLink, OutboxEntry, SyncLogEntry
 from ..queue import MAX_ATTEMPTS, backoff_seconds, enqueue_outbox_entry
+from .creates import Creator, ItemRefused, attempted_before, marker_label
 from .log import sync_log
+from .snapshot import (
+    changed_here,
+    held_by_jira,
+    mapped_fields,
+    snapshot_of_record,
+    snapshot_store,
+)
 
 logger = logging.getLogger(__name__)
 
 Status = OutboxEntry.Status
 Action = OutboxEntry.Action
 LOCK_WAIT_SECONDS = 60
-MARKER_PREFIX = "rjs-"
-
-
-def marker_label(integration_id: int, record_id: int) -> str:
-    """The label that lets us find an issue we created even if we never saw Jira's answer."""
-    return f"{MARKER_PREFIX}{integration_id}-{record_id}"
-
-
-def marker_record_id(integration_id: int, labels: Any) -> int | None:
-    """The record id in this integration's marker label among an issue's labels, if any
-    (another integration's marker, or none, is None)."""
-    prefix = f"{MARKER_PREFIX}{integration_id}-"
-    for label in labels if isinstance(labels, list) else []:
-        if isinstance(label, str) and label.startswith(prefix):
-            rest = label[len(prefix) :]
-            if rest.isascii() and rest.isdigit():
-                return int(rest)
-    return None
 
 
 class Refused(Exception):
     """A permanent reason not to send, in words for the user (not a Jira error)."""
+
+
+WAITING_PREFIX = "Waiting for "
+
+
+class Waiting(Exception):
+    """Not yet: a link whose other end is not in Jira waits for it (no attempt counted)."""
 
 
 @contextlib.contextmanager
@@ -114,6 +109,8 @@ class Sent:
     link: JiraLink
     created: bool
     what: str  # for the log
+    # {field: (here, jira)} both sides hold after this send, stored with the entry's state.
+    snapshot: dict = dc_field(default_factory=dict)
 
 
 # Warnings about a person rather than a record, said once per send (integrations.transform).
@@ -135,6 +132,9 @@ class Sender:
         self._project_id = str((self.configuration.get("project") or {}).get("id") or "")
         self._project_id = self.project.id or self._project_id
         self._transitions: dict[str, list[dict]] = {}
+        self.creator = Creator(integration, client, self.project.key)
+        # Records that failed in this batch, with the reason (see ensure_linked).
+        self.refused: dict[int, str] = {}
         # Jira users by the email or name searched, for this Sender's batch: a send all of
         # thousands of features searches once per distinct assignee, not once per record.
         self._users: dict[str, dict | None] = {}
@@ -207,6 +207,13 @@ class Sender:
         link = self.link_of(record)
         if link is not None:
             return link
+        if record.id in self.refused:
+            # Failed already in this batch: once is enough (thousands of children of one
+            # refused epic do not each try it again).
+            raise Refused(
+                f"{record.reference}, the {kind_label(record.kind).lower()} of "
+                f"{child.reference}, is not in Jira: {self.refused[record.id]}"
+            )
         if not self.send_parents:
             raise Refused(
                 f"{record.reference} ({kind_label(record.kind).lower()} of {child.reference}) "
@@ -230,9 +237,9 @@ class Sender:
                 payload={"fields": [], "parent_of": child.reference},
                 status=Status.PENDING,
             )
-        entry.payload = {**entry.payload, "sending_since": timezone.now().isoformat()}
+        entry.claimed_at = timezone.now()
         entry.status = Status.PENDING
-        entry.save(update_fields=["payload", "status"])
+        entry.save(update_fields=["claimed_at", "status"])
         try:
             sent = self.send_record(entry, record)
         except JiraError as exc:
@@ -241,14 +248,16 @@ class Sender:
                 raise
             message = self.describe(exc, record)
             _fail(entry, message, self)
+            self.refused[record.id] = message
             raise Refused(
                 f"{record.reference}, the {kind_label(record.kind).lower()} of "
                 f"{child.reference}, could not be sent first: {message}"
             ) from exc
         except Refused as exc:
             _fail(entry, str(exc), self)
+            self.refused[record.id] = str(exc)
             raise
-        _mark_sent(entry)
+        _mark_sent(entry, sent)
         return sent.link
 
     def linked_fields(
@@ -277,17 +286,17 @@ class Sender:
         if parent_entries and (
             scope is None or any(e.parent_kind in scope for e in parent_entries)
         ):
-            with_parent = [e for e in parent_entries if getattr(record, e.parent_kind) is not None]
-            chosen = with_parent[0] if with_parent else parent_entries[0]
-            if len(with_parent) > 1:
-                others = ", ".join(
-                    f"{getattr(record, e.parent_kind).reference} ({e.parent_kind})"
-                    for e in with_parent[1:]
+            chosen, others = rules.parent_setting_entry(
+                parent_entries, lambda kind: getattr(record, kind)
+            )
+            if others:
+                names = ", ".join(
+                    f"{getattr(record, e.parent_kind).reference} ({e.parent_kind})" for e in others
                 )
                 used = getattr(record, chosen.parent_kind)
                 warnings.append(
                     f"Jira gives an issue one parent only: {record.reference} was put under "
-                    f"{used.reference} ({chosen.parent_kind}), not {others}."
+                    f"{used.reference} ({chosen.parent_kind}), not {names}."
                 )
             parent = getattr(record, chosen.parent_kind)
             field_id = self.epic_link_field() if chosen.jira_field == rules.EPIC_LINK else "parent"
@@ -347,31 +356,6 @@ class Sender:
                 return self._create_version(entry, record, mapping)
             return self._create_issue(entry, record, mapping)
 
-    def _needs_search(self, record: Record) -> bool:
-        """Did an earlier attempt maybe create this record without saving the link?"""
-        payloads = OutboxEntry.objects.filter(
-            integration=self.integration, record=record, action=Action.SEND_RECORD
-        ).values_list("payload", flat=True)
-        if any(isinstance(p, dict) and p.get("create_attempt") for p in payloads):
-            return True
-        # A send all interrupted mid-chunk may have created it too.
-        return BulkSendJob.objects.filter(
-            integration=self.integration, status=BulkSendJob.Status.RUNNING
-        ).exists()
-
-    def _mark_attempt(self, entry: OutboxEntry) -> None:
-        entry.payload = {**entry.payload, "create_attempt": timezone.now().isoformat()}
-        entry.save(update_fields=["payload"])  # autocommit: durable before the Jira call
-
-    def find_marked_issue(self, record: Record) -> dict | None:
-        jql = (
-            f'project = "{self.project.key}" AND '
-            f'labels = "{marker_label(self.integration.id, record.id)}"'
-        )
-        for issue in self.client.search_jql(jql, fields=["summary", "issuetype"], max_results=5):
-            return issue
-        return None
-
     def issue_create_fields(
         self, record: Record, mapping: RecordMapping
     ) -> tuple[dict[str, Any], JiraValue | None, list[str]]:
@@ -395,23 +379,45 @@ class Sender:
 
     def _create_issue(self, entry: OutboxEntry, record: Record, mapping: RecordMapping) -> Sent:
         fields, status, warnings = self.issue_create_fields(record, mapping)
-        found = self.find_marked_issue(record) if self._needs_search(record) else None
+        outcome = self.creator.create_issues(
+            [(record, fields)], search_first=attempted_before([record], self.integration.id)
+        )
+        return self.created(entry, record, mapping, fields, status, warnings, outcome)
+
+    def created(
+        self,
+        entry: OutboxEntry | None,
+        record: Record,
+        mapping: RecordMapping,
+        fields: dict,
+        status: JiraValue | None,
+        warnings: list[str],
+        outcome: Any,
+    ) -> Sent:
+        """Link a record to the issue the crash-safe create made or found (raises its error
+        when it has neither)."""
+        if record.id in outcome.failed:
+            raise outcome.failed[record.id]
+        found = outcome.adopted.get(record.id)
         if found is not None:
             link = self.store_link(record, JiraLink.JiraKind.ISSUE, found["id"], found["key"])
             self.log_warnings(record, warnings, entry, link.jira_key)
-            # Adopted after a crash: bring it fully up to date rather than trust the old create.
-            self._update(entry, record, mapping, link, None, log=False)
+            # Made by an earlier attempt whose answer was lost: bring it fully up to date
+            # rather than trust that attempt's values.
+            updated = self._update(entry, record, mapping, link, None, log=False)
             what = f"Found {link.jira_key}, created earlier for {record.reference}"
-            return Sent(link, True, what)
-        self._mark_attempt(entry)
-        created = self.client.create_issue(fields)
+            return Sent(link, True, what, updated.snapshot)
+        created = outcome.created[record.id]
         link = self.store_link(record, JiraLink.JiraKind.ISSUE, created["id"], created["key"])
         if status is not None:
+            type_id = fields["issuetype"]["id"]
             self.transition(
-                link.jira_key, fields["issuetype"]["id"], status, warnings, just_created=True
+                link.jira_key, type_id, status, warnings, just_created=True, cache_key=type_id
             )
         self.log_warnings(record, warnings, entry, link.jira_key)
-        return Sent(link, True, f"Created {link.jira_key} from {record.reference}")
+        return Sent(
+            link, True, f"Created {link.jira_key} from {record.reference}", self.agreed(record)
+        )
 
     def version_payload(
         self, record: Record, mapping: RecordMapping, *, on_create: bool, scope: set[str] | None
@@ -431,18 +437,24 @@ class Sender:
     def _create_version(self, entry: OutboxEntry, record: Record, mapping: RecordMapping) -> Sent:
         payload, warnings = self.version_payload(record, mapping, on_create=True, scope=None)
         payload.setdefault("name", record.name)
-        if self._needs_search(record):
-            for version in self.client.get_project_versions(self.project.key):
-                if version.get("name") == payload["name"]:
-                    link = self.store_link(record, JiraLink.JiraKind.VERSION, version["id"], "")
-                    self._update(entry, record, mapping, link, None, log=False)
-                    what = f"Found version {payload['name']} for {record.reference}"
-                    return Sent(link, True, what)
-        self._mark_attempt(entry)
-        version = self.client.create_version(project_id=self.project_id(), **payload)
+        version, adopted = self.creator.create_version(
+            record,
+            payload,
+            project_id=self.project_id(),
+            search_first=attempted_before([record], self.integration.id),
+        )
         link = self.store_link(record, JiraLink.JiraKind.VERSION, version["id"], "")
+        if adopted:
+            updated = self._update(entry, record, mapping, link, None, log=False)
+            what = f"Found version {payload['name']} for {record.reference}"
+            return Sent(link, True, what, updated.snapshot)
         self.log_warnings(record, warnings, entry, "")
-        return Sent(link, True, f"Created version {payload['name']} from {record.reference}")
+        return Sent(
+            link,
+            True,
+            f"Created version {payload['name']} from {record.reference}",
+            self.agreed(record),
+        )
 
     def _update(
         self,
@@ -454,13 +466,26 @@ class Sender:
         *,
         log: bool = True,
     ) -> Sent:
+        # The snapshot rule (sync.services.snapshot): of the changed fields, only those whose
+        # value here differs from what both sides last agreed on, and that Jira does not
+        # already hold, are sent. A full send (scope None: "Send to Jira") sends everything.
+        agreed_only: set[str] = set()
+        if scope is not None:
+            differing = set(changed_here(link, record, mapping, scope))
+            agreed_only = {n for n in differing if held_by_jira(link, record, mapping, n)}
+            scope = differing - agreed_only
+            if not scope:
+                return Sent(link, False, "", self.agreed(record, agreed_only))
+        synced = self.agreed(record, None if scope is None else scope | agreed_only)
         if mapping.target == RecordMapping.Target.VERSION:
             payload, warnings = self.version_payload(record, mapping, on_create=False, scope=scope)
             if payload:
                 self.client.update_version(link.jira_id, **payload)
             self.refresh_link(link)
             self.log_warnings(record, warnings, entry, "")
-            return Sent(link, False, f"Updated version {link.jira_id} from {record.reference}")
+            return Sent(
+                link, False, f"Updated version {link.jira_id} from {record.reference}", synced
+            )
         fields, status, warnings = self.record_fields(record, mapping, on_create=False, scope=scope)
         linked, link_warnings = self.linked_fields(record, mapping, scope=scope, on_create=False)
         fields.update(linked)
@@ -475,7 +500,18 @@ class Sender:
         self.refresh_link(link)
         self.log_warnings(record, warnings, entry, link.jira_key)
         what = ", ".join(sorted(scope)) if scope else "everything"
-        return Sent(link, False, f"Updated {link.jira_key} from {record.reference} ({what})")
+        return Sent(
+            link, False, f"Updated {link.jira_key} from {record.reference} ({what})", synced
+        )
+
+    def agreed(self, record: Record, fields: set[str] | None = None) -> dict:
+        """The snapshot after sending ``fields`` (None: every field this row sends)."""
+        mapping = self.mapping(record)
+        names = mapped_fields(mapping, sending=True) if fields is None else set(fields)
+        names &= mapped_fields(mapping, sending=True)
+        return snapshot_of_record(
+            record, mapping, sorted(names), api_version=getattr(self.client, "api_version", 3)
+        )
 
     def transition(
         self,
@@ -543,6 +579,7 @@ class Sender:
                         "last_error": "",
                     },
                 )
+            wake_waiting_links(self.integration, record)
         except IntegrityError as exc:
             # Jira's webhook about this very issue may have beaten us here: the inbound side
             # then adopted it by its marker label and saved this same link first.
@@ -596,6 +633,16 @@ class Sender:
             if warning.startswith(PER_SEND_WARNINGS):
                 self._said[warning] = (logged, record.reference, 1)
 
+    def describe_item(self, exc: ItemRefused, record: Record | None) -> str:
+        """One element of a bulk create that Jira refused."""
+        error = exc.error
+        what = record.reference if record is not None else "this record"
+        detail = "; ".join(
+            f"Jira refused {self.field_name(k)} ({k}): {v}"
+            for k, v in (getattr(error, "field_errors", None) or {}).items()
+        ) or str(exc)
+        return f"{what}: {detail}. Fix it, then Retry from the log."
+
     def describe(self, exc: Exception, record: Record | None = None) -> str:
         """A failure in words that say what to do."""
         what = record.reference if record is not None else "this update"
@@ -641,8 +688,8 @@ class Sender:
         relationship = relationship_for_outgoing(self.integration, link.source.kind, link.link_type)
         if relationship is None:
             return f"{link}: its link type is not mapped to a Jira issue link; nothing sent."
-        source = self.ensure_linked(link.source, child=link.source)
-        target = self.ensure_linked(link.target, child=link.target)
+        source = self.link_end(link.source, link)
+        target = self.link_end(link.target, link)
         # Jira's POST /issueLink reads "inwardIssue <outward phrase> outwardIssue": the shared
         # README says the webhook's sourceIssueId is the REST inwardIssue and "reads 'source
         # *blocks* destination'". So when our link's source is Jira's source (outward), it
@@ -660,6 +707,17 @@ class Sender:
         self.save_mirror(str(jira_link_id), link)
         name = relationship.jira_link_type_name or link_type
         return f"Linked {inward_key} and {outward_key} ({name}) for {link}"
+
+    def link_end(self, record: Record, record_link: RecordLink) -> JiraLink:
+        """One end of a record link in Jira: sent first if it is not there yet; if it cannot
+        be sent now, the link waits for it (and is sent when it arrives)."""
+        try:
+            return self.ensure_linked(record, child=record)
+        except Refused as exc:
+            raise Waiting(
+                f"{WAITING_PREFIX}{record.reference} to reach Jira before {record_link} can be "
+                f"linked there: {exc}"
+            ) from exc
 
     def save_mirror(self, jira_link_id: str, record_link: RecordLink) -> IssueLinkMirror:
         """Idempotent: Jira's ``issuelink_created`` about this very link may have been
@@ -697,29 +755,29 @@ class Sender:
 # -- entry state changes -------------------------------------------------------------------
 
 
-def _without_flight(payload: dict) -> dict:
-    return {k: v for k, v in payload.items() if k != "sending_since"}
-
-
 def _release(entry: OutboxEntry) -> None:
-    OutboxEntry.objects.filter(pk=entry.pk).update(payload=_without_flight(entry.payload))
+    OutboxEntry.objects.filter(pk=entry.pk).update(claimed_at=None)
 
 
-def _mark_sent(entry: OutboxEntry) -> None:
+@transaction.atomic
+def _mark_sent(entry: OutboxEntry, sent: Sent | None = None) -> None:
+    """The entry is done, and the snapshot of what both sides now hold is stored with it."""
+    if sent is not None:
+        snapshot_store(sent.link, sent.snapshot)
     entry.status = Status.SENT
     entry.sent_at = timezone.now()
     entry.last_error = ""
     entry.next_attempt_at = None
-    entry.payload = _without_flight(entry.payload)
-    entry.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at", "payload"])
+    entry.claimed_at = None
+    entry.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at", "claimed_at"])
 
 
 def _fail(entry: OutboxEntry, message: str, sender: Sender | None) -> None:
     entry.status = Status.FAILED
     entry.last_error = message[:5000]
     entry.next_attempt_at = None
-    entry.payload = _without_flight(entry.payload)
-    entry.save(update_fields=["status", "last_error", "next_attempt_at", "payload"])
+    entry.claimed_at = None
+    entry.save(update_fields=["status", "last_error", "next_attempt_at", "claimed_at"])
     if entry.record_id:
         JiraLink.objects.filter(
             integration_id=entry.integration_id, record_id=entry.record_id
@@ -734,6 +792,28 @@ def _fail(entry: OutboxEntry, message: str, sender: Sender | None) -> None:
     )
 
 
+def wake_waiting_links(integration: Integration, record: Record) -> None:
+    """A record just reached Jira: links that waited for it go now."""
+    waiting = OutboxEntry.objects.filter(
+        integration=integration,
+        action=Action.CREATE_LINK,
+        status=Status.PENDING,
+        claimed_at__isnull=True,
+        last_error__startswith=WAITING_PREFIX,
+    ).filter(Q(record_link__source=record) | Q(record_link__target=record))
+    for entry_id in waiting.values_list("id", flat=True):
+        enqueue_outbox_entry(entry_id)
+
+
+def _wait(entry: OutboxEntry, message: str) -> None:
+    """Pending, unclaimed, no retry due: store_link wakes it when the awaited record is
+    linked (and the sweep looks again now and then)."""
+    entry.claimed_at = None
+    entry.next_attempt_at = None
+    entry.last_error = message[:5000]
+    entry.save(update_fields=["claimed_at", "next_attempt_at", "last_error"])
+
+
 def _retry_later(entry: OutboxEntry, exc: Exception, sender: Sender | None) -> None:
     entry.attempts += 1
     if entry.attempts >= MAX_ATTEMPTS:
@@ -746,8 +826,8 @@ def _retry_later(entry: OutboxEntry, exc: Exception, sender: Sender | None) -> N
     delay = backoff_seconds(entry.attempts, getattr(exc, "retry_after", None))
     entry.next_attempt_at = timezone.now() + timedelta(seconds=delay)
     entry.last_error = str(exc)[:5000]
-    entry.payload = _without_flight(entry.payload)
-    entry.save(update_fields=["attempts", "next_attempt_at", "last_error", "payload"])
+    entry.claimed_at = None
+    entry.save(update_fields=["attempts", "next_attempt_at", "last_error", "claimed_at"])
     if entry.attempts == 1:
         sync_log(
             integration_id=entry.integration_id,
@@ -776,8 +856,8 @@ def _claim(entry_id: int) -> OutboxEntry | None:
         # An early duplicate of a delayed retry: the delayed message (or the sweep) comes.
         if entry.next_attempt_at and entry.next_attempt_at > timezone.now() + timedelta(seconds=2):
             return None
-        entry.payload = {**entry.payload, "sending_since": timezone.now().isoformat()}
-        entry.save(update_fields=["payload"])
+        entry.claimed_at = timezone.now()
+        entry.save(update_fields=["claimed_at"])
         return entry
 
 
@@ -802,41 +882,97 @@ def outbox_entry_process(*, entry_id: int) -> None:
         return
     sender = Sender(integration, client)
     try:
-        if entry.action == Action.SEND_RECORD:
-            record = entry.record
-            if record is None:
-                message = "The record was deleted before it was sent."
-            else:
-                message = sender.send_record(entry, record).what
-        elif entry.action == Action.CREATE_LINK:
-            message = sender.send_link(entry)
-        else:
-            message = sender.delete_link(entry)
-    except JiraError as exc:
-        if exc.transient:
-            _retry_later(entry, exc, sender)
-        else:
-            _fail(entry, sender.describe(exc, entry.record), sender)
-        return
-    except Refused as exc:
-        _fail(entry, str(exc), sender)
-        return
-    except Exception as exc:  # a bug or a database hiccup: retried, then failed, never lost
-        logger.exception("outbox entry %s failed unexpectedly", entry.id)
-        _retry_later(entry, exc, sender)
-        return
+        settle(sender, entry, lambda: deliver(sender, entry))
     finally:
         close = getattr(client, "close", None)
         if callable(close):
             close()
-    _mark_sent(entry)
-    if message:
+
+
+def deliver(sender: Sender, entry: OutboxEntry) -> Sent | str:
+    """The Jira calls of one claimed entry."""
+    if entry.action == Action.SEND_RECORD:
+        record = entry.record
+        if record is None:
+            return "The record was deleted before it was sent."
+        return sender.send_record(entry, record)
+    if entry.action == Action.CREATE_LINK:
+        return sender.send_link(entry)
+    return sender.delete_link(entry)
+
+
+def _release_version_gone(sender: Sender, entry: OutboxEntry, exc: JiraError) -> bool:
+    """Jira refused the fix version taken from the record's release link because the version
+    was just deleted in Jira (its jira:version_deleted not processed yet): retry, do not fail.
+    The deletion unlinks the release; the retry sends the release again, then the record
+    (found by the convergence test, seed 1006)."""
+    record = entry.record
+    if "fixVersions" not in exc.field_errors or record is None or not record.release_id:
+        return False
+    link = JiraLink.objects.filter(
+        integration=sender.integration,
+        record_id=record.release_id,
+        jira_kind=JiraLink.JiraKind.VERSION,
+    ).first()
+    if link is None:
+        return False
+    try:
+        sender.client.get_version(link.jira_id)
+    except JiraNotFound:
+        return True
+    except JiraError:
+        return False
+    return False
+
+
+def settle(sender: Sender, entry: OutboxEntry, work) -> str:
+    """Run a claimed entry's work and leave the entry in its next state, the same way for
+    every entry of every path: sent (with the snapshot), retried later by the one retry
+    policy (sync.queue.backoff_seconds), waiting for a link's other end, or failed with
+    words that say what to do. Returns the outcome in words ("" when logged nothing)."""
+    try:
+        result = work()
+    except Waiting as exc:
+        _wait(entry, str(exc))
+        return "waiting"
+    except JiraError as exc:
+        if exc.transient or _release_version_gone(sender, entry, exc):
+            _retry_later(entry, exc, sender)
+            return "retry"
+        _fail(entry, sender.describe(exc, entry.record), sender)
+        return "failed"
+    except ItemRefused as exc:
+        _fail(entry, sender.describe_item(exc, entry.record), sender)
+        return "failed"
+    except Refused as exc:
+        _fail(entry, str(exc), sender)
+        return "failed"
+    except Exception as exc:  # a bug or a database hiccup: retried, then failed, never lost
+        logger.exception("outbox entry %s failed unexpectedly", entry.id)
+        _retry_later(entry, exc, sender)
+        return "retry"
+    sent = result if isinstance(result, Sent) else None
+    message = sent.what if sent is not None else str(result or "")
+    _mark_sent(entry, sent)
+    # Send all reports its creates in its summary; adoptions and the rest are logged.
+    quiet = entry.job_id is not None and sent is not None and sent.what.startswith("Created")
+    if message and not quiet:
         sync_log(
-            integration_id=integration.id,
+            integration_id=sender.integration.id,
             level="info",
             action=entry.action,
             message=message,
             record_id=entry.record_id,
-            jira_key=_key_of(integration, entry.record_id),
+            jira_key=_key_of(sender.integration, entry.record_id),
             outbox_entry=entry,
         )
+    return "sent"
+
+
+def outbox_entry_deliver(*, sender: Sender, entry_id: int) -> str:
+    """Claim and deliver one entry with the given Sender (the preview's, over its planning
+    client): the same claim, delivery and settling as the task's."""
+    entry = _claim(entry_id)
+    if entry is None:
+        return ""
+    return settle(sender, entry, lambda: deliver(sender, entry))

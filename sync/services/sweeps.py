@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from ..models import InboundEvent, OutboxEntry
+from ..models import BulkSendJob, InboundEvent, OutboxEntry
 
 GRACE = timedelta(seconds=30)
 RESEND_AFTER = timedelta(minutes=10)
@@ -45,7 +45,14 @@ def due_inbound_event_ids() -> list[int]:
 
 
 def due_outbox_entry_ids() -> list[int]:
-    return _due(OutboxEntry, OutboxEntry.Status.PENDING, "created_at")
+    # Entries of a running "Send all" are delivered by the run, in batches.
+    ids = _due(OutboxEntry, OutboxEntry.Status.PENDING, "created_at")
+    running = set(
+        OutboxEntry.objects.filter(pk__in=ids, job__status=BulkSendJob.Status.RUNNING).values_list(
+            "id", flat=True
+        )
+    )
+    return [i for i in ids if i not in running]
 
 
 def hand_off(model: type[Model], ids: list[int], send: Callable[[int], bool]) -> int:

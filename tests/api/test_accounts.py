@@ -1,5 +1,8 @@
 """Workspaces, API keys and /me/."""
 
+import pytest
+from rest_framework.test import APIClient
+
 from accounts.models import ApiKey, Role, Workspace
 from tests.api.cases import error_fields
 from tests.factories import add_member, make_account, make_workspace
@@ -105,7 +108,30 @@ def test_workspaces_cannot_be_deleted_through_the_api(owner_api, workspace):
 
 
 # --- API keys ---------------------------------------------------------------------------------
-def test_create_shows_the_key_once_and_it_works(viewer_api, viewer):
+# Keys are managed from a signed-in session (an API key cannot create or revoke keys).
+def _session(user) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_session(viewer):
+    return _session(viewer)
+
+
+@pytest.fixture
+def owner_session(owner):
+    return _session(owner)
+
+
+@pytest.fixture
+def contributor_session(contributor):
+    return _session(contributor)
+
+
+def test_create_shows_the_key_once_and_it_works(viewer_session, viewer):
+    viewer_api = viewer_session
     response = viewer_api.post(KEYS, {"name": "CI"}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -124,14 +150,15 @@ def test_create_shows_the_key_once_and_it_works(viewer_api, viewer):
     assert fresh.get("/api/v1/me/").json()["id"] == viewer.pk
 
 
-def test_create_needs_a_name(owner_api):
-    response = owner_api.post(KEYS, {"name": "  "}, format="json")
+def test_create_needs_a_name(owner_session):
+    response = owner_session.post(KEYS, {"name": "  "}, format="json")
     assert response.status_code == 400
     assert "name" in error_fields(response)
 
 
-def test_keys_list_is_the_users_own(owner_api, contributor_api, contributor):
-    contributor_api.post(KEYS, {"name": "mine"}, format="json")
+def test_keys_list_is_the_users_own(owner_session, contributor_session, contributor):
+    owner_api = owner_session
+    contributor_session.post(KEYS, {"name": "mine"}, format="json")
     names = [k["name"] for k in owner_api.get(KEYS).json()["results"]]
     assert "mine" not in names
     theirs = ApiKey.objects.filter(user=contributor).first()
@@ -141,7 +168,8 @@ def test_keys_list_is_the_users_own(owner_api, contributor_api, contributor):
     assert theirs.is_active
 
 
-def test_revoke_by_delete_and_by_post(owner_api, owner):
+def test_revoke_by_delete_and_by_post(owner_session, owner):
+    owner_api = owner_session
     first = owner_api.post(KEYS, {"name": "one"}, format="json").json()
     second = owner_api.post(KEYS, {"name": "two"}, format="json").json()
     assert owner_api.delete(f"{KEYS}{first['id']}/").status_code == 204

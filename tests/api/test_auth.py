@@ -17,7 +17,7 @@ def call(header: str | None, path: str = ME):
     return client.get(path)
 
 
-def test_a_valid_key_authenticates_and_records_its_use(owner):
+def test_a_valid_key_authenticates_and_records_its_use(owner, account):
     key, raw = api_key_create(user=owner, name="script")
     response = call(f"Bearer {raw}")
     assert response.status_code == 200

@@ -5,6 +5,9 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
+from tests.factories import make_account, make_user
+
 OWN_URLCONF = "tests.api.urls"
 
 
@@ -31,15 +34,22 @@ def _api_routes(urlconf=None) -> set[str]:
     return routes
 
 
+def _signed_in() -> APIClient:
+    """The schema and the docs are for signed-in users only."""
+    client = APIClient()
+    client.force_login(make_user())
+    return client
+
+
 def test_the_projects_schema_renders_with_these_endpoints(db):
-    response = APIClient().get("/api/schema/", {"format": "json"})
+    response = _signed_in().get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     assert _api_routes(OWN_URLCONF) <= set(response.json()["paths"])
 
 
 @pytest.mark.urls(OWN_URLCONF)
 def test_schema_lists_every_endpoint_with_its_errors(db):
-    response = APIClient().get("/api/schema/", {"format": "json"})
+    response = _signed_in().get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     schema = response.json()
     routes = _api_routes()
@@ -48,7 +58,7 @@ def test_schema_lists_every_endpoint_with_its_errors(db):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            for code in ("401", "403"):
+            for code in ("401", "403", "429"):
                 error_ref = responses[code]["content"]["application/json"]["schema"]["$ref"]
                 assert error_ref == "#/components/schemas/Error", (path, method)
             if "{id}" in path:
@@ -63,10 +73,25 @@ def test_schema_lists_every_endpoint_with_its_errors(db):
     assert "ApiKey" in schema["components"]["securitySchemes"]
 
 
-def test_docs_page_renders(db):
-    response = APIClient().get("/api/docs/")
+def test_docs_page_renders_from_the_projects_own_static_files(db):
+    response = _signed_in().get("/api/docs/")
     assert response.status_code == 200
-    assert b"swagger" in response.content.lower()
+    html = response.content.decode()
+    assert "swagger" in html.lower()
+    assert "cdn" not in html.lower()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "<script>" not in html  # the set-up script is a file too (Content-Security-Policy)
+
+
+def test_schema_and_docs_need_sign_in(db):
+    assert APIClient().get("/api/schema/").status_code == 401
+    docs = APIClient().get("/api/docs/")
+    assert docs.status_code == 302
+    assert docs["Location"].startswith("/accounts/login/")
+    _, raw = api_key_create(user=make_account().memberships.get().user, name="docs")
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert bearer.get("/api/schema/", {"format": "json"}).status_code == 200
 
 
 def test_the_whole_projects_schema_validates_without_warnings(db, tmp_path):

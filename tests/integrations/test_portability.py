@@ -9,7 +9,6 @@ from integrations.models import RecordMapping
 from integrations.services import field_mappings as fms
 from integrations.services import portability
 from integrations.services import record_mappings as rms
-from integrations.services import relationships as rels
 from tests.factories import make_account, make_workspace
 
 from .conftest import configured_integration
@@ -33,17 +32,14 @@ def source(integration):
         local_value="ux",
         jira_value_name="design",
     )
-    rels.relationship_mapping_add(
-        integration=integration,
-        record_kind="feature",
-        link_type="relates_to",
-        jira_link_type_id="10003",
-    )
-    rels.relationship_mapping_add(
-        integration=integration,
-        record_kind="feature",
-        link_type="contains",
-        jira_link_type_id="10003",
+    # The recommended defaults mapped the record links (relates to, contains -> Relates...).
+    assert (
+        integration.relationship_mappings.filter(
+            record_kind="feature",
+            link_type__in=["relates_to", "contains"],
+            jira_link_type_id="10003",
+        ).count()
+        == 2
     )
     integration.auto_import = True
     integration.save()

@@ -744,3 +744,28 @@ def test_changelog_field_ids_tolerate_garbage():
     assert changed_field_ids_from_changelog(
         {"items": [{"field": "Key"}, {"fieldId": "status", "field": "status"}, 3, {}]}
     ) == {"Key", "status"}
+
+
+@pytest.mark.parametrize(
+    ("resolution", "expected"),
+    [
+        ({"id": "10000", "name": "Done"}, "shipped"),
+        ({"id": "10001", "name": "Won't Do"}, "will_not_implement"),
+        ({"id": "10002", "name": "Declined"}, "will_not_implement"),
+        ({"id": "10003", "name": "Duplicate"}, "will_not_implement"),
+        ({"id": "10004", "name": "Cannot Reproduce"}, "will_not_implement"),
+        (None, "shipped"),
+    ],
+)
+def test_a_done_status_reads_its_resolution(resolution, expected):
+    """Jira Cloud's shapes: a done-category status with the resolution beside it."""
+    from integrations.transform import _status_from_jira
+
+    class _NoPairs:
+        class value_mappings:  # the related manager's shape
+            @staticmethod
+            def all():
+                return []
+
+    status = {"id": "10002", "name": "Done", "statusCategory": {"id": 3, "key": "done"}}
+    assert _status_from_jira(_NoPairs, status, "feature", [], resolution=resolution) == expected

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pytest
+
 from .helpers import issue_fields
 
 
@@ -214,3 +216,75 @@ def test_events_filter_by_subscription(emu, receiver):
     emu.create_issue(project="DEMO", issuetype="Task", summary="t")
     emu.wait_for_webhooks()
     assert receiver.events() == []
+
+
+# -- delivery faults: duplicates and reordering -----------------------------------------
+
+
+def test_duplicate_delivery_keeps_the_identifier(emu, receiver):
+    emu.add_webhook(receiver.url, events=["jira:issue_created"])
+    emu.faults.queue_webhook(duplicate=True)
+    emu.create_issue(project="DEMO", issuetype="Task", summary="twice")
+    emu.create_issue(project="DEMO", issuetype="Task", summary="once")
+    assert emu.wait_for_webhooks(timeout=5)
+    got = receiver.events()
+    assert [r.json["issue"]["fields"]["summary"] for r in got] == ["twice", "twice", "once"]
+    first, second, third = (r.headers["X-Atlassian-Webhook-Identifier"] for r in got)
+    assert first == second != third
+    assert got[0].body == got[1].body
+
+
+def test_delayed_delivery_is_overtaken(emu, receiver):
+    emu.add_webhook(receiver.url, events=["jira:issue_created"])
+    emu.faults.queue_webhook(delay=0.4)
+    emu.create_issue(project="DEMO", issuetype="Task", summary="first")
+    emu.create_issue(project="DEMO", issuetype="Task", summary="second")
+    assert emu.wait_for_webhooks(timeout=5)
+    assert [r.json["issue"]["fields"]["summary"] for r in receiver.events()] == [
+        "second",
+        "first",
+    ]
+
+
+def test_held_deliveries_are_released_in_the_order_asked(emu, receiver):
+    import random
+
+    emu.add_webhook(receiver.url, events=["jira:issue_created"])
+    emu.faults.hold_webhooks = True
+    for n in range(5):
+        emu.create_issue(project="DEMO", issuetype="Task", summary=f"s{n}")
+    assert emu.wait_for_webhooks(timeout=5)
+    assert receiver.events() == []
+    assert emu.held_webhooks == 5
+    emu.faults.hold_webhooks = False
+    assert emu.release_webhooks(reverse=True) == 5
+    assert emu.wait_for_webhooks(timeout=5)
+    summaries = [r.json["issue"]["fields"]["summary"] for r in receiver.events()]
+    assert summaries == ["s4", "s3", "s2", "s1", "s0"]
+
+    emu.faults.hold_webhooks = True
+    for n in range(5, 10):
+        emu.create_issue(project="DEMO", issuetype="Task", summary=f"s{n}")
+    emu.release_webhooks(rng=random.Random(3))
+    assert emu.wait_for_webhooks(timeout=5)
+    shuffled = [r.json["issue"]["fields"]["summary"] for r in receiver.events()][5:]
+    expected = [f"s{n}" for n in range(5, 10)]
+    random.Random(3).shuffle(expected)
+    assert shuffled == expected
+
+
+def test_reset_drops_held_deliveries_and_webhook_faults(emu, receiver):
+    emu.faults.hold_webhooks = True
+    emu.faults.queue_webhook(duplicate=True)
+    emu.add_webhook(receiver.url, events=["jira:issue_created"])
+    emu.create_issue(project="DEMO", issuetype="Task", summary="held")
+    emu.reset()
+    assert emu.held_webhooks == 0
+    assert emu.faults.hold_webhooks is False
+    emu.add_webhook(receiver.url, events=["jira:issue_created"])
+    emu.faults.queue_webhook(delay=0.01)
+    with pytest.raises(ValueError, match="duplicate"):
+        emu.faults.queue_webhook()
+    emu.create_issue(project="DEMO", issuetype="Task", summary="after")
+    assert emu.wait_for_webhooks(timeout=5)
+    assert [r.json["issue"]["fields"]["summary"] for r in receiver.events()] == ["after"]

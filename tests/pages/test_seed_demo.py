@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db.models import Count
+from django.test import RequestFactory
 
 from accounts.models import Account, Workspace
 from records.models import Record, RecordLink
@@ -41,7 +42,9 @@ def test_seed_demo_creates_the_demo_and_is_idempotent(db, capsys):
     assert all(r.release_date for r in releases)
     assert Record.objects.filter(kind="feature", assignee__isnull=False).exists()
     assert Record.objects.filter(tags__isnull=False).exists()
-    assert authenticate(username="demo", password="demo-pass-2026") is not None
+    # django-axes checks every sign-in against its lockouts, so it needs the request.
+    sign_in = RequestFactory().post("/accounts/login/")
+    assert authenticate(sign_in, username="demo", password="demo-pass-2026") is not None
 
     call_command("seed_demo")
     assert _snapshot() == first

@@ -108,3 +108,11 @@ def post_webhook(client, integration, body, *, delivery_id=None, secret=None, ra
         content_type="application/json",
         **headers,
     )
+
+
+@pytest.fixture
+def no_link_defaults(monkeypatch):
+    """For tests that map record links by hand: the recommended defaults map none."""
+    from integrations.services import record_mappings
+
+    monkeypatch.setattr(record_mappings, "_relationship_defaults", lambda *a, **k: [])

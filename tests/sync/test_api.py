@@ -445,7 +445,7 @@ def test_an_admin_of_the_account_may_act_too(account, approval_integration, work
     assert admin_api.post(f"{base}approve-all/").json() == {"count": 1}
 
 
-def test_the_schema_documents_the_sync_endpoints(api):
+def test_the_schema_documents_the_sync_endpoints(api, account):
     paths = api.get("/api/schema/", {"format": "json"}).json()["paths"]
     for path in (
         "/api/v1/integrations/{id}/sync-log/",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.exceptions import ApplicationError
-from sync.models import BulkSendJob, JiraLink, OutboxEntry
+from sync.models import JiraLink, OutboxEntry
 from sync.services.bulk import bulk_send_run, bulk_send_start
 from tests.factories import make_record
 
@@ -99,13 +99,14 @@ def test_send_all_after_a_crash_adopts_what_was_created(workspace, emulator):
     job = bulk_send_start(integration=integration)
     # A first run created the issues in Jira, then died before saving the links.
     from integrations.services.configuration import build_client
+    from sync.services.creates import mark_attempt
     from sync.services.sender import Sender
 
     sender = Sender(integration, build_client(integration))
     mapping = sender.mappings["feature"]
     emulator_fields = [sender.issue_create_fields(f, mapping)[0] for f in features]
+    mark_attempt(features, integration.id)  # what the crash-safe create stamps before POST
     sender.client.bulk_create_issues(emulator_fields)
-    BulkSendJob.objects.filter(pk=job.pk).update(summary="Sending features…")
     emulator.requests_log.clear()
 
     bulk_send_run(job_id=job.id)  # the redelivered task

@@ -24,7 +24,7 @@ from tests.factories import make_record
 from .conftest import make_enabled_integration
 from .outbound_helpers import calls, issues_of_project
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_link_defaults")]
 
 WEBHOOK_EVENTS = [
     "jira:issue_created",

@@ -41,7 +41,7 @@ from .conftest import make_enabled_integration, make_linked_record
 from .outbound_helpers import calls, issues_of_project
 from .test_end_to_end import hook_emulator, intake_url, settled, wait_for, wait_settled
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_link_defaults")]
 
 # The worker's read timeout for Jira calls: an emulator latency above it is a timeout.
 WORKER_JIRA_TIMEOUT = "1"
@@ -187,7 +187,7 @@ def test_worker_killed_during_the_create_then_a_new_worker_and_the_sweep_leave_o
     feature = make_record(workspace, "feature", "Survives a crash")
     entry = OutboxEntry.objects.get(record=feature)
     wait_for(
-        lambda: OutboxEntry.objects.get(pk=entry.pk).payload.get("create_attempt"),
+        lambda: OutboxEntry.objects.get(pk=entry.pk).create_attempted_at,
         "the worker to start the create",
         worker=worker,
     )
@@ -229,7 +229,7 @@ def test_worker_killed_during_the_link_create_leaves_one_jira_link_and_one_recor
     link = record_link_create(source=a, target=b, link_type="blocks")
     entry = OutboxEntry.objects.get(action=OutboxEntry.Action.CREATE_LINK)
     wait_for(
-        lambda: OutboxEntry.objects.get(pk=entry.pk).payload.get("sending_since"),
+        lambda: OutboxEntry.objects.get(pk=entry.pk).claimed_at,
         "the worker to start the link",
         worker=worker,
     )

@@ -97,9 +97,9 @@ def test_a_requirement_brings_its_feature_from_jira(enabled_integration, emulato
     assert feature.release == release
     assert JiraLink.objects.get(record=feature).jira_key == story["key"]
     assert JiraLink.objects.get(record=requirement).jira_key == sub["key"]
-    # The parent was fetched from Jira once.
-    gets = [r for r in emulator.requests_log if r[0] == "GET" and "/issue/" in r[1]]
-    assert len(gets) == 1
+    # The accepted issue's existence was checked, and the parent was fetched from Jira once.
+    gets = [r[1] for r in emulator.requests_log if r[0] == "GET" and "/issue/" in r[1]]
+    assert gets == [f"/rest/api/3/issue/{sub['id']}", f"/rest/api/3/issue/{story['id']}"]
 
 
 def test_a_requirement_uses_its_features_pending_candidate(
@@ -121,7 +121,9 @@ def test_a_requirement_uses_its_features_pending_candidate(
     parent_cand.refresh_from_db()
     assert parent_cand.status == "accepted"
     assert parent_cand.record == requirement.feature
-    assert not emulator.requests_log  # no Jira call needed
+    # One Jira call only: that the accepted issue still exists; the parent came from its
+    # pending candidate.
+    assert [r[1] for r in emulator.requests_log] == [f"/rest/api/3/issue/{sub['id']}"]
     assert Record.objects.filter(kind="feature").count() == 1
 
 
@@ -200,3 +202,46 @@ def test_version_candidate_imports_a_release(enabled_integration, emulator):
     link = JiraLink.objects.get(record=release)
     assert (link.jira_kind, link.jira_id) == ("version", str(version["id"]))
     assert ImportCandidate.objects.get().status == "accepted"
+
+
+def test_a_deleted_or_merged_version_withdraws_its_pending_candidate(
+    client, enabled_integration, emulator
+):
+    """The withdrawal used to be rolled back with the 'not linked' outcome."""
+    from tests.sync.test_inbound import deliver
+    from tests.sync.test_inbound_links import version_body
+
+    v1 = emulator.create_version("DEMO", "v1")
+    v2 = emulator.create_version("DEMO", "v2")
+    for version in (v1, v2):
+        candidate_for_version(integration=enabled_integration, version=version, event=None)
+    assert ImportCandidate.objects.filter(status="pending").count() == 2
+
+    deliver(client, enabled_integration, version_body("jira:version_deleted", v1))
+    deliver(client, enabled_integration, version_body("jira:version_merged", v2, mergedTo=v1))
+
+    assert not ImportCandidate.objects.filter(status="pending").exists()
+    assert not Record.objects.filter(kind="release").exists()
+
+
+@pytest.mark.parametrize("what", ["version", "issue"])
+def test_accept_checks_that_the_version_or_issue_still_exists_in_jira(
+    enabled_integration, emulator, owner, what
+):
+    if what == "version":
+        version = emulator.create_version("DEMO", "v9")
+        cand, _ = candidate_for_version(
+            integration=enabled_integration, version=version, event=None
+        )
+        emulator.delete_version(version["id"])  # its webhook never came
+    else:
+        story = emulator.create_issue(project="DEMO", issuetype="Story", summary="Gone")
+        cand = candidate(enabled_integration, emulator, story["key"], "feature")
+        emulator.delete_issue(story["key"])
+
+    with pytest.raises(ApplicationError, match="no longer exists in Jira"):
+        import_candidate_accept(candidate=cand, user=owner)
+
+    assert not ImportCandidate.objects.filter(pk=cand.pk).exists()
+    assert not Record.objects.filter(kind__in=["release", "feature"]).exists()
+    assert not JiraLink.objects.exists()

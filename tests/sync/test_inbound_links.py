@@ -19,7 +19,7 @@ from sync.models import ImportCandidate, InboundEvent, IssueLinkMirror, JiraLink
 from sync.services.inbound import inbound_event_process
 from tests.sync.conftest import make_linked_record, post_webhook
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_link_defaults")]
 
 LINK_TYPES = {
     "10000": ("Blocks", "is blocked by", "blocks"),

@@ -16,7 +16,7 @@ from sync.services.imports import import_candidate_accept
 from sync.services.inbound import inbound_event_process
 from tests.sync.conftest import make_enabled_integration, make_linked_record
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_link_defaults")]
 
 EVENTS = [
     "jira:issue_created",

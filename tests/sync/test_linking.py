@@ -65,8 +65,8 @@ def test_refusals_say_what_to_do(enabled_integration, workspace, emulator):
         record_link_existing(
             record=second, integration=enabled_integration, key_or_url=story["key"]
         )
-    with pytest.raises(ApplicationError, match="already linked to"):
-        record_link_existing(record=first, integration=enabled_integration, key_or_url=bug["key"])
+    with pytest.raises(ApplicationError, match=f"already linked to {story['key']}"):
+        record_link_existing(record=first, integration=enabled_integration, key_or_url=story["key"])
 
     epic = make_record(workspace, "epic", "Not in Jira")
     OutboxEntry.objects.all().delete()
@@ -92,3 +92,49 @@ def test_parse_issue_key():
         parse_issue_key("https://x.atlassian.net/browse/DEMO-3", base_url="https://y.atlassian.net")
     with pytest.raises(ApplicationError, match="Enter a Jira issue key like DEMO-12"):
         parse_issue_key("not a key")
+
+
+@pytest.mark.parametrize("overwrite", ["here", "jira"])
+def test_an_already_synced_record_is_relinked_and_the_old_issue_left_untouched(
+    enabled_integration, workspace, emulator, overwrite
+):
+    """A record sent at once on creation 'is really DEMO-42': link it with that issue."""
+    from records.services import record_link_create
+    from sync.models import IssueLinkMirror, SyncLogEntry
+
+    other = make_record(workspace, "feature", "Other")
+    feature = make_record(workspace, "feature", "Ours")
+    record_link_create(source=feature, target=other, link_type="blocks")
+    drain(enabled_integration)
+    old_key = JiraLink.objects.get(record=feature).jira_key
+    old_before = emulator.get_issue(old_key)["fields"]
+    real = emulator.create_issue(project="DEMO", issuetype="Story", summary="The real one")
+
+    link = record_link_existing(
+        record=feature,
+        integration=enabled_integration,
+        key_or_url=real["key"],
+        overwrite=overwrite,
+    )
+    drain(enabled_integration)
+
+    assert link.jira_key == real["key"]
+    assert JiraLink.objects.get(record=feature).jira_key == real["key"]
+    feature.refresh_from_db()
+    expected = "Ours" if overwrite == "here" else "The real one"
+    assert feature.name == expected
+    assert emulator.get_issue(real["key"])["fields"]["summary"] == expected
+    # The old issue is as it was, and the log says so.
+    old_after = emulator.get_issue(old_key)["fields"]
+    assert (old_after["summary"], old_after["updated"]) == (
+        old_before["summary"],
+        old_before["updated"],
+    )
+    message = SyncLogEntry.objects.get(action="link_existing").message
+    assert f"Re-linked {feature.reference} from {old_key} to {real['key']}" in message
+    assert f"{old_key} was left untouched in Jira" in message
+    # The record's link now joins the new issue in Jira.
+    mirror = IssueLinkMirror.objects.get(record_link__source=feature)
+    with emulator.state.lock:
+        jira_link = emulator.state.links[int(mirror.jira_link_id)]
+        assert emulator.state.issues[jira_link.source_id].key == real["key"]

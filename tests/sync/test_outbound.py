@@ -8,14 +8,13 @@ import time
 import pytest
 
 from records.services import record_update
-from records.signals import change_origin
 from sync.models import JiraLink, OutboxEntry, SyncLogEntry
 from sync.services.outbound import marker_label
 from tests.factories import make_record
 
 from .outbound_helpers import calls, drain, issues_of_project
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_link_defaults")]
 
 
 def test_feature_goes_to_jira_under_its_epic_in_its_release(
@@ -113,13 +112,19 @@ def test_changes_go_out(enabled_integration, workspace, emulator):
     assert not calls(emulator, "POST", "/issue")
 
 
-def test_change_from_jira_is_not_sent_back(enabled_integration, workspace, emulator):
+def test_change_from_jira_is_not_sent_back(client, enabled_integration, workspace, emulator):
+    from .test_inbound import deliver, issue_body, item
+
     feature = make_record(workspace, "feature", "Name")
     drain(enabled_integration)
-    with change_origin("jira", enabled_integration.id):
-        record_update(record=feature, name="Renamed in Jira")
+    key = JiraLink.objects.get(record=feature).jira_key
+    emulator.update_issue(key, {"summary": "Renamed in Jira"})
+    deliver(client, enabled_integration, issue_body(emulator, key, items=[item("summary")]))
+    feature.refresh_from_db()
+    assert feature.name == "Renamed in Jira"
+    # Applied with its snapshot: our value equals what both sides agreed, nothing to send.
     assert not OutboxEntry.objects.filter(status=OutboxEntry.Status.PENDING).exists()
-    # A change by someone else still goes out: the origin is per integration.
+    # A change by someone else still goes out.
     record_update(record=feature, name="Renamed here")
     assert OutboxEntry.objects.filter(status=OutboxEntry.Status.PENDING).count() == 1
 

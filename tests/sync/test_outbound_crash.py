@@ -36,7 +36,7 @@ def test_worker_killed_mid_create_leaves_one_issue_and_one_link(
     entry = OutboxEntry.objects.get(record=feature)
 
     wait_for(
-        lambda: OutboxEntry.objects.get(pk=entry.pk).payload.get("create_attempt"),
+        lambda: OutboxEntry.objects.get(pk=entry.pk).create_attempted_at,
         what="the worker to start the create",
     )
     time.sleep(0.5)

@@ -20,8 +20,7 @@ from tests.factories import add_member, make_user
 from tests.fixtures import JIRA_WEBHOOKS as WEBHOOKS
 from tests.sync.conftest import make_linked_record, post_webhook
 
-pytestmark = pytest.mark.django_db
-
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_link_defaults")]
 
 
 def load(name: str) -> dict:
@@ -256,7 +255,10 @@ def _check_moved(integration, world, event):
 
 
 def _check_resolution(integration, world, event):
-    assert Record.objects.get(pk=world["TES-19"].pk).status == "shipped"  # Closed: done
+    # Closed (category done) with resolution Won't Do: closed without doing it, not Shipped.
+    assert Record.objects.get(pk=world["TES-19"].pk).status == "will_not_implement"
+    applied = SyncLogEntry.objects.get(record=world["TES-19"], level="info").message
+    assert "Will not implement <- Closed (Won't Do)" in applied
 
 
 def _link_types():

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from integrations.models import Integration, LinkedTo, RecordMapping
-from integrations.rules import PARENT_SETTING_FIELDS
+from integrations.rules import PARENT_SETTING_FIELDS, parent_setting_entry
 from integrations.selectors import effective_configuration, record_mappings_effective
 from records.kinds import RecordKind, kind_label
 from records.models import Record
@@ -304,10 +304,17 @@ def resolve_parents(
         return result
     kinds = [e.parent_kind for e in result.parent_entries]
     if ref is NO_PARENT:
-        # Jira's parent was removed: the entry that sets Jira's parent is the first one.
-        first = kinds[0]
-        if changed is not None and mapping.record_kind != RecordKind.REQUIREMENT:
-            result.changes[first] = None
+        # Jira's parent was removed: it clears the parent the one-parent rule sent.
+        chosen, _ = parent_setting_entry(
+            result.parent_entries,
+            lambda kind: getattr(record, kind, None) if record is not None else None,
+        )
+        if (
+            chosen is not None
+            and changed is not None
+            and mapping.record_kind != RecordKind.REQUIREMENT
+        ):
+            result.changes[chosen.parent_kind] = None
         return result
     parent = linked_record_for_parent(integration, ref)
     if parent is None:

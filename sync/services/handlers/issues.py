@@ -9,18 +9,14 @@ from django.db.models import Q
 from integrations.fields import LOCAL_FIELDS
 from integrations.models import RecordMapping
 from integrations.selectors import effective_project, record_mapping_for_kind
-from integrations.transform import (
-    changed_field_ids_from_changelog,
-    jira_to_record_changes,
-    value_map_to_jira,
-)
+from integrations.transform import changed_field_ids_from_changelog, jira_to_record_changes
 from records.models import Record
 from records.services import record_update
 from records.workflows import status_label
 
 from ...models import ImportCandidate, IssueLinkMirror, JiraLink, SyncLogEntry
+from ..creates import marker_record_id
 from ..log import sync_log
-from ..sender import marker_record_id
 from .common import (
     Context,
     Ignore,
@@ -74,20 +70,6 @@ def display(record: Record, field: str) -> str:
     return "none" if value in (None, "") else str(value)
 
 
-def _changelog_text(changelog: Any) -> dict[str, str]:
-    """Jira's words for each changed field (``toString``), by field id and field name."""
-    texts: dict[str, str] = {}
-    for item in as_dict(changelog).get("items") or []:
-        if not isinstance(item, dict):
-            continue
-        text = item.get("toString")
-        text = "none" if text in (None, "") else str(text)
-        for key in ("fieldId", "field"):
-            if isinstance(item.get(key), str):
-                texts.setdefault(item[key], text)
-    return texts
-
-
 def describe_changes(
     record: Record,
     changed_fields: list[str],
@@ -120,24 +102,6 @@ def describe_changes(
         else:
             parts.append(f"{label} {new} (was {before.get(name, '?')})")
     return "; ".join(parts)
-
-
-def _keep_our_status(mapping: RecordMapping, record: Record, jira_status: Any) -> bool:
-    """True when our status already maps to Jira's: an echo of our own transition, or one of
-    several statuses here that share one in Jira (In development / In review <- In Progress)."""
-    status_mapping = next(
-        (fm for fm in mapping.field_mappings.all() if fm.local_field == "status"), None
-    )
-    if status_mapping is None or not isinstance(jira_status, dict):
-        return False
-    ours = value_map_to_jira(status_mapping, record.status)
-    if ours is None:
-        return False
-    jira_id = str(jira_status.get("id") or "")
-    jira_name = str(jira_status.get("name") or "").casefold()
-    return bool(
-        (ours.id and ours.id == jira_id) or (ours.name and ours.name.casefold() == jira_name)
-    )
 
 
 # --------------------------------------------------------------------------- handlers
@@ -265,47 +229,184 @@ def handle_issue_updated(ctx: Context) -> None:
         )
     fields = issue_fields(issue)
     changelog = ctx.body.get("changelog")
-    changed = changed_field_ids_from_changelog(changelog) if isinstance(changelog, dict) else None
+    # What Jira holds now (``fields``) is compared with the synced snapshot; the changelog
+    # only names what this delivery was about, for a payload without the field.
+    present = {fm.jira_field_id for fm in mapping.field_mappings.all()} & set(fields)
+    if "timeoriginalestimate" in fields:
+        present.add("timetracking")
     result = jira_to_record_changes(
         fields,
         mapping.field_mappings.all(),
         workspace=record.workspace,
-        changed_field_ids=changed,
+        changed_field_ids=present,
         record=record,
     )
-    changes = dict(result.changes)
-    if "status" in changes and _keep_our_status(mapping, record, fields.get("status")):
-        del changes["status"]
     parents = resolve_parents(
-        ctx.integration, mapping, fields, changed=changed, who=key, record=record
+        ctx.integration, mapping, fields, changed=set(fields), who=key, record=record
+    )
+    apply_from_jira(
+        ctx,
+        named=_named_by_changelog(ctx, mapping, record, fields, changelog),
+        link=link,
+        record=record,
+        mapping=mapping,
+        proposed={**result.changes, **parents.changes},
+        jira_fields=fields,
+        warnings=result.warnings + parents.warnings,
+        key=key,
+        source=f"from {key}",
+        jira_texts=_jira_texts(fields, changelog),
     )
     old_key = link.jira_key
-    fields_of_interest = set(changes) | set(parents.changes)
-    before = {name: display(record, name) for name in fields_of_interest}
-    record = record_update(record=record, **changes, **parents.changes)
     advance(ctx.event, link, key=key)
     if old_key and key != old_key:
+        record.refresh_from_db()
         _log(
             ctx, SyncLogEntry.Level.INFO, f"{old_key} is now {key} in Jira.", record=record, key=key
         )
         _project_moved(ctx, fields, key, record)
-    for warning in result.warnings + parents.warnings:
-        _log(ctx, SyncLogEntry.Level.WARNING, f"{key}: {warning}", record=record, key=key)
+
+
+def _named_by_changelog(
+    ctx: Context, mapping: RecordMapping, record: Record, fields: dict, changelog: Any
+) -> set[str] | None:
+    """Local fields the delivery's changelog names (None when it has none)."""
+    if not isinstance(changelog, dict):
+        return None
+    changed = changed_field_ids_from_changelog(changelog)
+    named = set(
+        jira_to_record_changes(
+            fields,
+            mapping.field_mappings.all(),
+            workspace=record.workspace,
+            changed_field_ids=changed,
+            record=record,
+        ).changes
+    )
+    parents = resolve_parents(
+        ctx.integration, mapping, fields, changed=changed, who="", record=record
+    )
+    return named | set(parents.changes)
+
+
+def _jira_texts(fields: dict, changelog: Any) -> dict[str, str]:
+    """Jira's words for the values applied: from the delivery's fields (what is applied),
+    not from the changelog, which may be older than the fields."""
+    texts: dict[str, str] = {}
+    status = as_dict(fields.get("status"))
+    if status.get("name"):
+        texts["status"] = str(status["name"])
+        resolution = as_dict(fields.get("resolution"))
+        if resolution.get("name"):
+            texts["status"] += f" ({resolution['name']})"
+    if "fixVersions" in fields:
+        names = [
+            str(v.get("name") or v.get("id"))
+            for v in fields.get("fixVersions") or []
+            if isinstance(v, dict)
+        ]
+        texts["fixVersions"] = ", ".join(names) or "none"
+    parent = as_dict(fields.get("parent"))
+    if "parent" in fields:
+        texts["parent"] = str(parent.get("key") or parent.get("id") or "none")
+    assignee = fields.get("assignee")
+    if "assignee" in fields:
+        texts["assignee"] = str(as_dict(assignee).get("displayName") or "nobody")
+    if isinstance(fields.get("summary"), str):
+        texts["summary"] = fields["summary"]
+    for date_field in ("duedate", "startDate", "releaseDate"):
+        if date_field in fields:
+            texts[date_field] = str(fields.get(date_field) or "none")
+    del changelog
+    return texts
+
+
+def apply_from_jira(
+    ctx: Context,
+    *,
+    named: set[str] | None = None,
+    link: JiraLink,
+    record: Record,
+    mapping: RecordMapping,
+    proposed: dict[str, Any],
+    jira_fields: dict,
+    warnings: list[str],
+    key: str,
+    source: str,
+    jira_texts: dict[str, str],
+) -> Record:
+    """The one inbound step for an issue or a version: the snapshot rule decides what is
+    applied (sync.services.snapshot), the snapshot is written with the change, conflicts and
+    what was applied are logged."""
+    from ..outbox import send_fields_again
+    from ..snapshot import decide_inbound, snapshot_store
+
+    decision = decide_inbound(
+        integration=ctx.integration,
+        link=link,
+        record=record,
+        mapping=mapping,
+        proposed=proposed,
+        jira_fields=jira_fields,
+        named=named,
+        display=display,
+    )
+    before = {name: display(record, name) for name in decision.apply}
+    snapshot_store(link, decision.snapshot)
+    record = record_update(record=record, **decision.apply)
+    for warning in warnings:
+        text = f"{key}: {warning}" if key else warning
+        _log(ctx, SyncLogEntry.Level.WARNING, text, record=record, key=key)
+    for conflict in decision.conflicts:
+        label = (
+            LOCAL_FIELDS[conflict.field].label.lower()
+            if conflict.field in LOCAL_FIELDS
+            else (conflict.field)
+        )
+        jira_value = (
+            display(record, conflict.field) if conflict.winner == "jira" else _shown(conflict.jira)
+        )
+        kept = (
+            "Jira's value was applied"
+            if conflict.winner == "jira"
+            else ("ours was kept and is sent to Jira")
+        )
+        _log(
+            ctx,
+            SyncLogEntry.Level.WARNING,
+            f"{record.reference}: conflict on {label}, changed here ({conflict.here}) and in "
+            f"Jira ({jira_value}) since the last sync; {kept}.",
+            record=record,
+            key=key,
+        )
+    if decision.resend:
+        send_fields_again(integration=ctx.integration, record=record, fields=decision.resend)
     if record.changed_fields:
         summary = describe_changes(
             record,
             record.changed_fields,
             mapping=mapping,
-            jira_texts=_changelog_text(changelog),
+            jira_texts=jira_texts,
             before=before,
         )
         _log(
             ctx,
             SyncLogEntry.Level.INFO,
-            f"{record.reference}: {summary} (from {key})",
+            f"{record.reference}: {summary} ({source})",
             record=record,
             key=key,
         )
+    return record
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Record):
+        return value.reference
+    if value in (None, ""):
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    return str(getattr(value, "get_full_name", lambda: value)() or value)
 
 
 def handle_issue_deleted(ctx: Context) -> None:

@@ -4,17 +4,17 @@ mappings (a version's own attributes: name, description, startDate, releaseDate,
 from __future__ import annotations
 
 from integrations.models import RecordMapping
+from integrations.providers.jira.errors import JiraNotFound
 from integrations.selectors import effective_project, record_mapping_for_kind
-from integrations.transform import jira_to_record_changes, value_map_to_jira
+from integrations.transform import jira_to_record_changes
 from records.kinds import RecordKind
 from records.models import Record
 from records.services import record_update
-from records.workflows import statuses_for
 
 from ...models import ImportCandidate, SyncLogEntry
 from ..log import sync_log
 from .common import Context, Ignore, advance, as_dict, check_order, version_link_for
-from .issues import describe_changes, display
+from .issues import apply_from_jira
 
 VERSION_FIELD_IDS = ("name", "description", "startDate", "releaseDate", "released")
 
@@ -45,22 +45,6 @@ def _release_mapping(ctx: Context) -> RecordMapping | None:
     return mapping
 
 
-def _released_agrees(mapping: RecordMapping, record: Record, released: object) -> bool:
-    """Does our status already say what Jira's released flag says? Then keep it: several
-    statuses here (Planned, In progress) are all "not released" in Jira."""
-    if not isinstance(released, bool):
-        return True
-    status_mapping = next(
-        (fm for fm in mapping.field_mappings.all() if fm.local_field == "status"), None
-    )
-    if status_mapping is not None:
-        ours = value_map_to_jira(status_mapping, record.status)
-        if ours is not None and ours.name.strip().casefold() in {"true", "false"}:
-            return (ours.name.strip().casefold() == "true") == released
-    category = next((s.category for s in statuses_for(record.kind) if s.key == record.status), "")
-    return (category == "done" and record.status != "cancelled") == released
-
-
 def handle_version_changed(ctx: Context) -> None:
     """created (echo or import candidate), updated, released, unreleased, moved."""
     version = _version(ctx)
@@ -85,40 +69,34 @@ def handle_version_changed(ctx: Context) -> None:
     # with null or "" clears (a payload trimmed by a proxy or an older Jira must not wipe
     # a release's dates and description).
     values = dict(version)
-    changed = {field_id for field_id in VERSION_FIELD_IDS if field_id in version}
-    if _released_agrees(mapping, record, values.get("released")):
-        changed.discard("released")
+    present = {field_id for field_id in VERSION_FIELD_IDS if field_id in version}
     result = jira_to_record_changes(
         values,
         mapping.field_mappings.all(),
         workspace=record.workspace,
-        changed_field_ids=changed,
+        changed_field_ids=present,
         record=record,
     )
-    before = {name: display(record, name) for name in result.changes}
-    record = record_update(record=record, **result.changes)
+    jira_texts = {
+        "name": _name(version),
+        "released": "released" if values.get("released") else "not released",
+    }
+    for key in ("startDate", "releaseDate"):
+        if values.get(key):
+            jira_texts[key] = str(values[key])
+    apply_from_jira(
+        ctx,
+        link=link,
+        record=record,
+        mapping=mapping,
+        proposed=result.changes,
+        jira_fields=values,
+        warnings=[f"Version '{_name(version)}': {w}" for w in result.warnings],
+        key="",
+        source=f"from Jira version '{_name(version)}'",
+        jira_texts=jira_texts,
+    )
     advance(ctx.event, link)
-    for warning in result.warnings:
-        _log(
-            ctx, SyncLogEntry.Level.WARNING, f"Version '{_name(version)}': {warning}", record=record
-        )
-    if record.changed_fields:
-        jira_texts = {
-            "name": _name(version),
-            "released": "released" if values.get("released") else "not released",
-        }
-        for key in ("startDate", "releaseDate"):
-            if values.get(key):
-                jira_texts[key] = str(values[key])
-        summary = describe_changes(
-            record, record.changed_fields, mapping=mapping, jira_texts=jira_texts, before=before
-        )
-        _log(
-            ctx,
-            SyncLogEntry.Level.INFO,
-            f"{record.reference}: {summary} (from Jira version '{_name(version)}')",
-            record=record,
-        )
 
 
 def handle_version_deleted(ctx: Context) -> None:
@@ -126,23 +104,33 @@ def handle_version_deleted(ctx: Context) -> None:
     from .common import version_candidate_id
 
     version = _version(ctx)
-    ImportCandidate.objects.filter(
+    withdrawn = ImportCandidate.objects.filter(
         integration=ctx.integration,
         jira_id=version_candidate_id(version.get("id")),
         status=ImportCandidate.Status.PENDING,
-    ).delete()
+    ).delete()[0]
+    verb = "merged" if ctx.event.event_type == "jira:version_merged" else "deleted"
     link = version_link_for(ctx.integration, version.get("id"), lock=True)
     if link is None:
+        if withdrawn:
+            # Not an Ignore: that would roll the withdrawal back with the savepoint.
+            _log(
+                ctx,
+                SyncLogEntry.Level.INFO,
+                f"Jira version '{_name(version)}' was {verb}; its import candidate was withdrawn.",
+            )
+            return
         raise Ignore(f"ignored: Jira version '{_name(version)}' is not linked to a release here.")
     record = link.record
     link.delete()
     merged = as_dict(ctx.body.get("mergedTo"))
     where = ""
+    target = None
     if merged:
         target = version_link_for(ctx.integration, merged.get("id"))
         where = f" (merged into '{_name(merged)}'"
         where += f", linked here to {target.record.reference})" if target else ")"
-    verb = "merged" if ctx.event.event_type == "jira:version_merged" else "deleted"
+    _follow_fix_versions(ctx, record, target.record if target else None)
     _log(
         ctx,
         SyncLogEntry.Level.WARNING,
@@ -150,6 +138,42 @@ def handle_version_deleted(ctx: Context) -> None:
         "and no longer linked.",
         record=record,
     )
+
+
+def _follow_fix_versions(ctx: Context, release: Record, moved_to: Record | None) -> None:
+    """Jira took the deleted version off its issues (or moved them to the merge target)
+    without an issue event: do here what those events would have done, for the linked
+    records Jira had in that version, so the pair stays in step (and a release sent again
+    later is not believed to be on them already)."""
+    from ...models import JiraLink
+    from ..snapshot import agreed, here_key, snapshot_store
+
+    children = JiraLink.objects.filter(
+        integration=ctx.integration,
+        jira_kind=JiraLink.JiraKind.ISSUE,
+        record__release=release,
+    ).select_related("record")
+    moved = []
+    for child_link in children:
+        child = child_link.record
+        mapping = record_mapping_for_kind(ctx.integration, child.kind)
+        if mapping is None or not any(e.parent_kind == "release" for e in mapping.linked_to.all()):
+            continue
+        if agreed(child_link, child, "release", mapping)[1] != release.pk:
+            continue  # Jira did not have it there: a send of ours is still on its way
+        value = here_key("release", moved_to)
+        snapshot_store(child_link, {"release": (value, value)})
+        record_update(record=child, release=moved_to)
+        moved.append(child.reference)
+    if moved:
+        now = moved_to.reference if moved_to else "no release"
+        _log(
+            ctx,
+            SyncLogEntry.Level.INFO,
+            f"{', '.join(moved)}: release {now} (was {release.reference}), as Jira moved "
+            "their issues off the removed version.",
+            record=release,
+        )
 
 
 def _version_candidate(ctx: Context, version: dict) -> None:
@@ -167,6 +191,20 @@ def _version_candidate(ctx: Context, version: dict) -> None:
             f"ignored: Jira version '{_name(version)}' belongs to project {project_id}, not to "
             f"{project.key} ({project.id})."
         )
+    from .common import version_candidate_id
+
+    if not ImportCandidate.objects.filter(
+        integration=ctx.integration, jira_id=version_candidate_id(version.get("id"))
+    ).exists():
+        # Deliveries come out of order: the version may be gone already, its
+        # version_deleted processed before this (and so unable to withdraw a candidate).
+        try:
+            ctx.jira.client().get_version(str(version.get("id")))
+        except JiraNotFound:
+            raise Ignore(
+                f"ignored: Jira version '{_name(version)}' was created and deleted since; "
+                "nothing to import."
+            ) from None
     candidate, _ = candidate_for_version(
         integration=ctx.integration, version=version, event=ctx.event
     )

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('integrations', '0001_initial'),
-        ('sync', '0002_sweep_pacing'),
+        ('sync', '0004_outbox_state_columns'),
     ]
 
     operations = [
