@@ -253,6 +253,8 @@ def test_rows_reorder_by_drag_and_drop(logged_in_page, member, jira):
 def test_record_links_modal_two_here_one_in_jira_order_saved(logged_in_page, member, jira):
     page = logged_in_page
     integration = connected(member[1], jira)
+    # Start from no pairs (the recommended defaults may fill some in).
+    RelationshipMapping.objects.filter(integration=integration, record_kind="feature").delete()
     page.goto(f"/integrations/{integration.pk}/mappings/")
     opener = row(page, "feature").get_by_role("button", name=re.compile("^Configure"))
     opener.click()
@@ -290,6 +292,7 @@ def test_record_links_modal_two_here_one_in_jira_order_saved(logged_in_page, mem
     assert cut == []
     shot(page, "record-links")
     dialog.get_by_role("button", name="Remove pair 3").click()
+    expect(dialog.get_by_label("Pair 3: link here")).to_have_count(0)  # re-rendered
     dialog.get_by_role("button", name="Done").click()
     expect(dialog).to_be_hidden()
     expect(page.locator(".notice-ok")).to_contain_text("Record links for features saved (2 pairs)")
