@@ -44,21 +44,28 @@ def create_urls(workspace, integration) -> list[str]:
     ]
 
 
+@pytest.fixture
+def api_for(owner_api, client, owner):
+    """The owner's API key, but a signed-in session for API keys (a key may not make keys)."""
+    client.force_login(owner)
+    return lambda url: client if url.endswith("/api-keys/") else owner_api
+
+
 @pytest.mark.parametrize("body", ['"AAA"', "[null]", "1", "null", "true", "[]"])
 def test_a_body_that_is_not_a_json_object_is_a_400_on_every_create(
-    owner_api, workspace, integration, body
+    api_for, workspace, integration, body
 ):
     for url in create_urls(workspace, integration):
-        response = owner_api.post(url, data=body, content_type="application/json")
+        response = api_for(url).post(url, data=body, content_type="application/json")
         error = error_of(response, 400)
         assert "must be a JSON object" in error["message"], url
 
 
 @pytest.mark.parametrize("depth", [65, 1000, 100_000])
-def test_a_deeply_nested_body_is_a_400(owner_api, workspace, integration, depth):
+def test_a_deeply_nested_body_is_a_400(api_for, workspace, integration, depth):
     body = '{"name": "x", "fields": ' + "[" * depth + "]" * depth + "}"
     for url in create_urls(workspace, integration):
-        response = owner_api.post(url, data=body, content_type="application/json")
+        response = api_for(url).post(url, data=body, content_type="application/json")
         assert "nested deeper than 64 levels" in error_of(response, 400)["message"], url
 
 
@@ -120,12 +127,12 @@ def test_nul_in_a_path_segment_is_a_400(owner_api, integration):
         "/api/nothing",
     ],
 )
-def test_every_api_404_is_json(owner_api, path):
+def test_every_api_404_is_json(owner_api, account, path):  # a key needs an account
     error = error_of(owner_api.get(path), 404)
     assert error["code"] == "not_found"
 
 
-def test_api_404s_are_json_with_debug_on_too(owner_api):
+def test_api_404s_are_json_with_debug_on_too(owner_api, account):
     with override_settings(DEBUG=True):
         assert error_of(owner_api.get("/api/v1/records/abc/"), 404)["code"] == "not_found"
 

@@ -22,7 +22,7 @@ from integrations.providers.jira.client import (
     JiraCloudAuth,
 )
 from integrations.providers.jira.errors import JiraBadResponse, JiraConfigError
-from integrations.providers.jira.provider import jira_provider
+from integrations.providers.registry import get_provider
 
 EVERYTHING = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
@@ -202,7 +202,7 @@ def test_test_connection_says_the_same_for_a_closed_port_and_a_web_server(web_se
         answers = {
             (result.ok, result.code, result.message)
             for result in (
-                jira_provider.check_connection(
+                get_provider("jira").check_connection(
                     base_url=f"http://127.0.0.1:{port}", email="a@example.com", api_token="t"
                 )
                 for port in (closed, web_server.server_port)
