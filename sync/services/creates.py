@@ -6,7 +6,7 @@ dropped connection, a worker killed between Jira's answer and our commit):
 
 - every issue we create carries the marker label ``rjs-<integration id>-<record id>``;
 - before the POST, the outbox entries of the records are stamped ``create_attempted_at``
-  (committed), so a later attempt knows to look first;
+  (committed), so a later attempt knows to look first, and looks as after a lost answer;
 - a POST that failed in a way that may have been applied (no answer, 5xx) is never repeated
   blindly: the markers are searched, a few times with pauses (Jira's search index lags behind
   its writes, minutes after bulk operations), and what is found is adopted. What is still not
@@ -209,7 +209,10 @@ class Creator:
         outcome = Outcome()
         records = [record for record, _ in items]
         if search_first:
-            outcome.adopted.update(self.find_issues(records))
+            # An earlier attempt may have been applied with nobody hearing the answer (a worker
+            # killed between Jira's answer and our commit): the same as a lost answer, so the
+            # same spaced searches before creating again.
+            outcome.adopted.update(self.find_after_lost_answer(records))
         rest = [(r, f) for r, f in items if r.id not in outcome.adopted]
         if not rest:
             return outcome

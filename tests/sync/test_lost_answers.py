@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from records.models import Record, RecordLink
 from sync.models import IssueLinkMirror, JiraLink, OutboxEntry, SyncLogEntry
@@ -115,3 +116,29 @@ def test_a_duplicate_that_slips_past_the_search_lag_is_reported(
     assert marker_label(enabled_integration.id, feature.id) in report.message
     assert f"{linked} is linked here" in report.message
     assert other in report.message
+
+
+def test_a_retry_after_a_worker_died_once_jira_applied_the_create_looks_as_after_a_lost_answer(
+    enabled_integration, workspace, emulator, quick_searches
+):
+    """A worker killed between Jira's answer and our commit leaves the entry stamped
+    ``create_attempted_at`` and an issue in Jira that the lagging search index does not show
+    yet: the retry searches again after pauses and adopts it, never creating a second one
+    (found by the convergence soak, seed 1007)."""
+    emulator.faults.search_lag_seconds = 0.5
+    emulator.faults.hold_webhooks = True  # the send, not Jira's webhook, must find the issue
+    feature = make_record(workspace, "feature", "Pay by card")
+    # What the killed attempt did: stamped the entry, then Jira created the issue.
+    OutboxEntry.objects.filter(record=feature).update(create_attempted_at=timezone.now())
+    emulator.create_issue(
+        project="DEMO",
+        issuetype="Story",
+        summary="Pay by card",
+        labels=[marker_label(enabled_integration.id, feature.id)],
+    )
+
+    drain(enabled_integration)
+
+    assert len(issues_of_project(emulator)) == 1
+    assert calls(emulator, "POST", "/issue") == []  # adopted, not created again
+    assert JiraLink.objects.get(record=feature).jira_key == issues_of_project(emulator)[0].key
