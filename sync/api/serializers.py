@@ -11,6 +11,7 @@ from core.api import ServiceSerializer
 from ..models import BulkSendJob, ImportCandidate, JiraCheck, OutboxEntry, SyncLogEntry
 from ..selectors import retryable_target
 from ..services.linking import OVERWRITE_CHOICES
+from ..services.preview import PLAN_ACTIONS
 
 
 class SyncLogEntrySerializer(serializers.ModelSerializer):
@@ -259,19 +260,7 @@ class PreviewChangeSerializer(serializers.Serializer):
 
 
 class PreviewItemSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(
-        choices=[
-            "create_issue",
-            "create_version",
-            "update_issue",
-            "update_version",
-            "transition",
-            "add_link",
-            "remove_link",
-            "refused",
-            "skipped",
-        ]
-    )
+    action = serializers.ChoiceField(choices=list(PLAN_ACTIONS))
     record = serializers.CharField(help_text="The record's reference (a link's inward end).")
     record_id = serializers.IntegerField(allow_null=True)
     jira = serializers.CharField(help_text="The issue key or version id; empty when new.")

@@ -222,7 +222,8 @@ class PlanItem:
     reason: str = ""
 
 
-COUNT_NAMES = (
+# What a plan item can be: the API's choices and the counts on top.
+PLAN_ACTIONS = (
     "create_issue",
     "create_version",
     "update_issue",
@@ -242,7 +243,7 @@ class Plan:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(COUNT_NAMES, 0)
+        counts = dict.fromkeys(PLAN_ACTIONS, 0)
         for item in self.items:
             counts[item.action] += 1
         return counts

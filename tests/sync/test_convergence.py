@@ -61,6 +61,7 @@ from jira_emulator.store import STATUS_BY_ID
 from records.models import Record, RecordLink
 from records.services import record_create, record_link_create, record_link_delete, record_update
 from records.workflows import statuses_for
+from sync.events import HANDLED_EVENT_TYPES
 from sync.models import (
     BulkSendJob,
     ImportCandidate,
@@ -75,18 +76,8 @@ from tests.factories import make_workspace
 
 from .conftest import make_enabled_integration
 
-WEBHOOK_EVENTS = [
-    "jira:issue_created",
-    "jira:issue_updated",
-    "jira:issue_deleted",
-    "issuelink_created",
-    "issuelink_deleted",
-    "jira:version_created",
-    "jira:version_updated",
-    "jira:version_released",
-    "jira:version_unreleased",
-    "jira:version_deleted",
-]
+# What the product registers in Jira: the intake's one table of handled events.
+WEBHOOK_EVENTS = list(HANDLED_EVENT_TYPES)
 # Record link types mapped for features, and their Jira twins (name, symmetric).
 LINK_TYPES = {"blocks": ("Blocks", False), "relates_to": ("Relates", True)}
 JIRA_LINK_TYPE_IDS = {"Blocks": "10000", "Relates": "10003"}
