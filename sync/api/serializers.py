@@ -271,16 +271,12 @@ class PreviewItemSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why it would be refused or skipped.")
 
 
-class PreviewCountsSerializer(serializers.Serializer):
-    create_issue = serializers.IntegerField()
-    create_version = serializers.IntegerField()
-    update_issue = serializers.IntegerField()
-    update_version = serializers.IntegerField()
-    transition = serializers.IntegerField()
-    add_link = serializers.IntegerField()
-    remove_link = serializers.IntegerField()
-    refused = serializers.IntegerField()
-    skipped = serializers.IntegerField()
+# One count per kind of plan item (sync.services.preview.PLAN_ACTIONS), named as the items are.
+PreviewCountsSerializer = type(
+    "PreviewCountsSerializer",
+    (serializers.Serializer,),
+    {action: serializers.IntegerField() for action in PLAN_ACTIONS},
+)
 
 
 class PreviewSerializer(serializers.Serializer):
